@@ -1,0 +1,42 @@
+# Front door of the compendium. `make` sets up and builds the default site; `make test` tests.
+SITE   ?= pujud
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+KERNEL := collabgov
+READY  := $(VENV)/.ready
+
+.PHONY: all build check-site setup test lab clean sites
+.DEFAULT_GOAL := all
+
+all: build
+
+# Fail at once, before any setup, when the site folder does not exist.
+check-site:
+	@test -f "data/$(SITE)/site.yaml" || { \
+	  echo "error: unknown site '$(SITE)'; sites here: $$(ls data | while read d; do test -f data/$$d/site.yaml && printf '%s ' $$d; done)" >&2; exit 2; }
+
+# Own virtual environment, pinned dependencies, and a named Jupyter kernel inside it.
+$(READY): pyproject.toml requirements.lock
+	@echo "==> setting up $(VENV) (pinned by requirements.lock)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (collabgov)" >/dev/null
+	@touch $@
+
+setup: $(READY)
+
+build: check-site $(READY)
+	$(PY) -m collabgov build $(SITE)
+
+test: $(READY)
+	$(PY) -m pytest -q
+
+lab: $(READY)
+	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL)
+
+sites:
+	@ls data | while read d; do test -f data/$$d/site.yaml && echo $$d; done
+
+clean:
+	rm -rf build figures/*/ reports/*/

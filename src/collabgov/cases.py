@@ -1,0 +1,129 @@
+"""The case table (drug cases and suspects per year) and its statistics.
+
+Counts per year are treated as Poisson counts. Per-year intervals are exact (Garwood):
+``chi2.ppf(a/2, 2x)/2 .. chi2.ppf(1-a/2, 2x+2)/2``. Two years are compared with the exact
+conditional test for a rate ratio with equal exposure: given ``x1 + x2`` events, ``x2`` is
+binomial with p = 1/2 under no change; the Clopper-Pearson interval for p maps to the rate
+ratio as ``p / (1 - p)``. (``scipy.stats.poisson_means_test`` is the E-test, a different test.)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats
+
+from .errors import DataError, Problem, display_path
+from .i18n import message
+from .tables import find_table, load_table
+
+MEASURES = ("cases", "suspects")
+
+
+def load_case_table(data_dir: Path | str, lang: str = "en", years: list[int] | None = None) -> pd.DataFrame:
+    """Read and validate ``cases.csv`` (or ``.xlsx``): unique, increasing years and counts >= 0."""
+    folder = Path(data_dir)
+    rows = load_table(folder, "cases", lang)
+    path = display_path(find_table(folder, "cases"))
+    problems = []
+    for prev, row, n in zip(rows, rows[1:], range(3, len(rows) + 2)):
+        if row["year"] <= prev["year"]:
+            problems.append(Problem(path, n, "year", message("years_not_increasing", lang, found=row["year"], previous=prev["year"])))
+    table = pd.DataFrame(rows, columns=["year", "cases", "suspects", "source"])
+    if years is not None and not problems and list(table["year"]) != list(years):
+        problems.append(Problem(path, None, "year", message("years_mismatch", lang, found=", ".join(map(str, table["year"])), expected=", ".join(map(str, years)))))
+    if problems:
+        raise DataError(problems)
+    return table.astype({"year": "int64", "cases": "int64", "suspects": "int64"})
+
+
+def garwood_interval(x: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact 95% (by default) interval for the mean of a Poisson count ``x``."""
+    if x < 0:
+        raise ValueError("a count cannot be negative")
+    a = 1 - level
+    low = 0.0 if x == 0 else stats.chi2.ppf(a / 2, 2 * x) / 2
+    return float(low), float(stats.chi2.ppf(1 - a / 2, 2 * x + 2) / 2)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One measure compared between two years."""
+
+    measure: str
+    year_from: int
+    year_to: int
+    count_from: int
+    count_to: int
+    rate_ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    needed_at_most: int | None  # largest count in year_to that would have been a significant fall
+    needed_at_least: int  # smallest count in year_to that would have been a significant rise
+
+    @property
+    def change(self) -> int:
+        return self.count_to - self.count_from
+
+    @property
+    def relative_change(self) -> float:
+        return self.change / self.count_from if self.count_from else math.nan
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value < 0.05
+
+
+def rate_ratio_test(x_from: int, x_to: int, level: float = 0.95) -> tuple[float, float, float, float]:
+    """Rate ratio ``x_to / x_from`` with its exact conditional interval and two-sided p-value."""
+    n = x_from + x_to
+    if n == 0:
+        return math.nan, 0.0, math.inf, 1.0
+    result = stats.binomtest(x_to, n, 0.5)
+    ci = result.proportion_ci(confidence_level=level, method="exact")
+    to_ratio = lambda p: math.inf if p >= 1 else p / (1 - p)  # noqa: E731
+    ratio = math.inf if x_from == 0 else x_to / x_from
+    return ratio, to_ratio(ci.low), to_ratio(ci.high), float(min(1.0, result.pvalue))
+
+
+def significance_bounds(x_from: int, alpha: float = 0.05) -> tuple[int | None, int]:
+    """Counts in the second year that the exact test would call a significant change from ``x_from``."""
+    at_most = None
+    for k in range(x_from, -1, -1):
+        if rate_ratio_test(x_from, k)[3] < alpha:
+            at_most = k
+            break
+    k = x_from
+    while rate_ratio_test(x_from, k)[3] >= alpha:
+        k += 1
+    return at_most, k
+
+
+def compare_years(table: pd.DataFrame) -> list[Comparison]:
+    """Each measure compared between consecutive years of the case table."""
+    out = []
+    for measure in MEASURES:
+        for (_, a), (_, b) in zip(table.iterrows(), table.iloc[1:].iterrows()):
+            x0, x1 = int(a[measure]), int(b[measure])
+            ratio, lo, hi, p = rate_ratio_test(x0, x1)
+            at_most, at_least = significance_bounds(x0)
+            out.append(Comparison(measure, int(a["year"]), int(b["year"]), x0, x1, ratio, lo, hi, p, at_most, at_least))
+    return out
+
+
+def yearly_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per year: counts, their exact 95% intervals and suspects per case."""
+    out = table[["year", "cases", "suspects"]].copy()
+    for measure in MEASURES:
+        bounds = [garwood_interval(int(x)) for x in out[measure]]
+        out[f"{measure}_low"] = [b[0] for b in bounds]
+        out[f"{measure}_high"] = [b[1] for b in bounds]
+    out["suspects_per_case"] = [s / c if c else math.nan for s, c in zip(out["suspects"], out["cases"])]
+    return out
+
+
+def totals(table: pd.DataFrame) -> dict[str, int]:
+    return {m: int(table[m].sum()) for m in MEASURES}

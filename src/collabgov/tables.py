@@ -1,0 +1,269 @@
+"""Read a site's tables as people actually write them, and validate them against a declared schema.
+
+Reading accepts what spreadsheets and QDA tools write: UTF-8 with or without a byte-order mark,
+UTF-16 with a BOM, Windows-1252, comma/semicolon/tab separators, blank trailing rows and columns,
+and ``.xlsx`` workbooks (first sheet). Validation uses Frictionless Table Schema descriptors kept
+in ``collabgov/schemas/`` (the declared schema is data, JSON, and doubles as the machine-readable
+data dictionary), checked with pandera after each cell is parsed to its type, so that a type error in
+one cell does not hide a constraint error in another. Every problem is collected and reported as ``file:row: column: what was expected``,
+where ``row`` is the row number a spreadsheet shows (the header is row 1).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from .errors import DataError, Problem, display_path
+from .i18n import message
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
+MAX_TABLE_BYTES = 50 * 1024 * 1024  # larger inputs are refused rather than read into memory
+
+
+@dataclass
+class RawTable:
+    """Cells as text, with the spreadsheet row number of every data row."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    row_numbers: list[int]
+
+
+def find_table(folder: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.xlsx``, ...)."""
+    for suffix in TABLE_SUFFIXES:
+        p = folder / f"{name}{suffix}"
+        if p.is_file():
+            return p
+    return None
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_xlsx(path: Path, lang: str) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise DataError([Problem(display_path(path), None, None, message("xlsx_unreadable", lang, detail=type(exc).__name__))]) from None
+    try:
+        ws = wb.worksheets[0]
+        return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def _read_delimited(path: Path, lang: str) -> list[list[str]]:
+    text = _decode(path.read_bytes())
+    if "\x00" in text:
+        raise DataError([Problem(display_path(path), None, None, message("binary_file", lang))])
+    sample = text[:8192]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix == ".tsv" else ","
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def read_table(path: Path, lang: str = "en") -> RawTable:
+    """Read a CSV/TSV/XLSX file into text cells; blank rows and blank trailing columns are dropped."""
+    path = Path(path)
+    shown = display_path(path)
+    if not path.is_file():
+        raise DataError([Problem(shown, None, None, message("file_missing", lang))])
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise DataError([Problem(shown, None, None, message("file_too_large", lang, limit=MAX_TABLE_BYTES // (1024 * 1024)))])
+    grid = _read_xlsx(path, lang) if path.suffix.lower() == ".xlsx" else _read_delimited(path, lang)
+    numbered = [(i + 1, row) for i, row in enumerate(grid) if any(c for c in row)]
+    if not numbered:
+        raise DataError([Problem(shown, None, None, message("empty_file", lang))])
+    (_, header), body = numbered[0], numbered[1:]
+    width = len(header)
+    while width and not header[width - 1] and all(len(r) < width or not r[width - 1] for _, r in body):
+        width -= 1
+    header = [h.strip().lstrip("\ufeff") for h in header[:width]]
+    rows = [r[:width] + [""] * (width - len(r)) if len(r) <= width else r for _, r in body]
+    return RawTable(path, header, rows, [n for n, _ in body])
+
+
+@lru_cache(maxsize=None)
+def schema_descriptor(name: str) -> dict:
+    """The Table Schema (as a dict) for table ``name``; see ``collabgov/schemas/``."""
+    text = resources.files("collabgov").joinpath(f"schemas/{name}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+_DECIMAL_COMMA = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d+$|^-?\d+,\d+$")
+
+
+def _normalise_number(cell: str) -> str:
+    return cell.replace(".", "").replace(",", ".") if _DECIMAL_COMMA.match(cell) else cell
+
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_BOOLEAN = {"true": True, "false": False, "yes": True, "no": False, "ya": True, "tidak": False, "1": True, "0": False}
+
+
+def parse_cell(cell: str, kind: str):
+    """Text cell -> typed value; ``None`` for an empty cell; raises ValueError when it does not fit."""
+    if cell == "":
+        return None
+    if kind == "integer":
+        if not _INTEGER.match(cell):
+            raise ValueError(cell)
+        return int(cell)
+    if kind == "number":
+        value = float(_normalise_number(cell))
+        if value != value:  # NaN written as text
+            raise ValueError(cell)
+        return value
+    if kind == "boolean":
+        return _BOOLEAN[cell.lower()]
+    return cell
+
+
+_PANDAS_DTYPE = {"integer": "Int64", "number": "Float64", "boolean": "boolean", "string": "string"}
+
+
+@lru_cache(maxsize=None)
+def pandera_schema(name: str):
+    """The declared Table Schema of ``name`` as a pandera schema (constraints only; types are parsed first)."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for f in schema_descriptor(name)["fields"]:
+        c = f.get("constraints", {})
+        checks = []
+        if "minimum" in c:
+            checks.append(pa.Check.ge(c["minimum"]))
+        if "maximum" in c:
+            checks.append(pa.Check.le(c["maximum"]))
+        if "enum" in c:
+            checks.append(pa.Check.isin(c["enum"]))
+        if "pattern" in c:
+            checks.append(pa.Check.str_matches(f"^(?:{c['pattern']})$"))
+        if "minLength" in c or "maxLength" in c:
+            checks.append(pa.Check.str_length(c.get("minLength"), c.get("maxLength")))
+        columns[f["name"]] = pa.Column(_PANDAS_DTYPE[f["type"]], checks, nullable=True, unique=bool(c.get("unique")))
+    return pa.DataFrameSchema(columns, strict=True, coerce=False)
+
+
+def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[dict]:
+    """Check ``raw`` against its declared schema; return typed rows or raise DataError listing every problem."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    fields = schema_descriptor(schema_name)["fields"]
+    names = [f["name"] for f in fields]
+    shown = display_path(raw.path)
+    problems: list[Problem] = []
+
+    header = [h.lower() for h in raw.header]
+    for i, h in enumerate(header):
+        if not h:
+            problems.append(Problem(shown, 1, f"#{i + 1}", message("blank_header", lang)))
+        elif h not in names:
+            problems.append(Problem(shown, 1, raw.header[i], message("unknown_column", lang, expected=", ".join(names))))
+        elif header.index(h) != i:
+            problems.append(Problem(shown, 1, raw.header[i], message("duplicate_column", lang)))
+    for f in fields:
+        if f["name"] not in header and f.get("constraints", {}).get("required"):
+            problems.append(Problem(shown, 1, f["name"], message("missing_column", lang)))
+    if problems:
+        raise DataError(problems)
+
+    position = {h: i for i, h in enumerate(header)}
+    typed: dict[str, list] = {name: [] for name in names}
+    for n, row in zip(raw.row_numbers, raw.rows):
+        if len(row) > len(header):
+            problems.append(Problem(shown, n, None, message("extra_cells", lang, n=len(row) - len(header))))
+        for f in fields:
+            cell = row[position[f["name"]]] if f["name"] in position else ""
+            try:
+                value = parse_cell(cell, f["type"])
+            except (ValueError, KeyError):
+                problems.append(Problem(shown, n, f["name"], message("type_error", lang, expected=message(f"type_{f['type']}", lang), found=cell)))
+                value = None
+            else:
+                if value is None and f.get("constraints", {}).get("required"):
+                    problems.append(Problem(shown, n, f["name"], message("required", lang)))
+            typed[f["name"]].append(value)
+
+    frame = pd.DataFrame({f["name"]: pd.array(typed[f["name"]], dtype=_PANDAS_DTYPE[f["type"]]) for f in fields})
+    try:
+        pandera_schema(schema_name).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        problems += _explain(exc.failure_cases, fields, raw, typed, shown, lang)
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0, names.index(p.column) if p.column in names else -1))
+        raise DataError(problems)
+    return [{name: typed[name][i] for name in names} for i in range(len(raw.rows))]
+
+
+_CHECKS = {"greater_than_or_equal_to": "minimum", "less_than_or_equal_to": "maximum", "isin": "enum",
+           "str_matches": "pattern", "str_length": "length"}
+
+
+def _explain(failures, fields, raw, typed, shown, lang) -> list[Problem]:
+    by_name = {f["name"]: f for f in fields}
+    out = []
+    for _, case in failures.iterrows():
+        column, check, index = case["column"], _CHECKS.get(str(case["check"]).split("(")[0], str(case["check"])), case["index"]
+        if index is None or index != index:
+            continue
+        index = int(index)
+        n, c = raw.row_numbers[index], by_name[column].get("constraints", {})
+        found = typed[column][index]
+        if check == "field_uniqueness":
+            first = typed[column].index(found)
+            if first != index:
+                out.append(Problem(shown, n, column, message("duplicate_value", lang, found=found, first=raw.row_numbers[first])))
+        elif check in ("minimum", "maximum", "enum", "pattern"):
+            value = c[check]
+            if check == "enum":
+                value = ", ".join(map(str, value))
+            if check == "pattern":
+                value = by_name[column].get("x-pattern-hint", value)
+            out.append(Problem(shown, n, column, message(f"constraint_{check}", lang, value=value, found=found)))
+        elif check == "length":
+            key = "minLength" if "minLength" in c and len(str(found)) < c["minLength"] else "maxLength"
+            out.append(Problem(shown, n, column, message(f"constraint_{key}", lang, value=c[key], found=found)))
+        else:
+            out.append(Problem(shown, n, column, message("constraint_other", lang, found=found, note=check)))
+    return out
+
+
+def load_table(folder: Path, name: str, lang: str = "en", required: bool = True) -> list[dict] | None:
+    """Find, read and validate table ``name`` in ``folder``."""
+    path = find_table(folder, name)
+    if path is None:
+        if not required:
+            return None
+        raise DataError([Problem(display_path(folder / f"{name}.csv"), None, None, message("file_missing", lang))])
+    return validate_table(read_table(path, lang), name, lang)

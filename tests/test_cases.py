@@ -1,0 +1,51 @@
+"""The case-table statistics against values computed independently (../shared/NOTES.md, scipy 1.17)."""
+import math
+
+import pandas as pd
+import pytest
+
+from collabgov import cases
+
+
+@pytest.mark.parametrize("x, low, high", [(14, 7.65, 23.49), (15, 8.40, 24.74), (23, 14.58, 34.51)])
+def test_garwood_interval_matches_published_values(x, low, high):
+    lo, hi = cases.garwood_interval(x)
+    assert round(lo, 2) == low and round(hi, 2) == high
+
+
+def test_garwood_interval_of_zero_starts_at_zero():
+    lo, hi = cases.garwood_interval(0)
+    assert lo == 0 and hi == pytest.approx(3.689, abs=1e-3)
+
+
+def test_rate_ratio_for_cases_and_suspects():
+    rr, lo, hi, p = cases.rate_ratio_test(14, 15)
+    assert (round(rr, 3), round(lo, 3), round(hi, 3), round(p, 3)) == (1.071, 0.482, 2.396, 1.0)
+    rr, lo, hi, p = cases.rate_ratio_test(23, 23)
+    assert (round(rr, 3), round(lo, 3), round(hi, 3), round(p, 3)) == (1.0, 0.536, 1.865, 1.0)
+
+
+def test_rate_ratio_detects_a_real_change():
+    rr, lo, hi, p = cases.rate_ratio_test(14, 40)
+    assert p < 0.01 and lo > 1
+
+
+def test_rate_ratio_with_no_events_is_undefined_not_an_error():
+    rr, lo, hi, p = cases.rate_ratio_test(0, 0)
+    assert math.isnan(rr) and p == 1.0
+
+
+def test_smallest_significant_change_from_14():
+    assert cases.significance_bounds(14) == (4, 28)
+    # and the bounds really are the edges: one step inside is not significant
+    assert cases.rate_ratio_test(14, 5)[3] >= 0.05 and cases.rate_ratio_test(14, 27)[3] >= 0.05
+
+
+def test_summary_and_comparisons_of_the_pujud_table():
+    table = pd.DataFrame({"year": [2021, 2022], "cases": [14, 15], "suspects": [23, 23], "source": ["s", "s"]})
+    assert cases.totals(table) == {"cases": 29, "suspects": 46}
+    summary = cases.yearly_summary(table)
+    assert list(summary["suspects_per_case"].round(2)) == [1.64, 1.53]
+    by_measure = {c.measure: c for c in cases.compare_years(table)}
+    assert by_measure["cases"].change == 1 and round(by_measure["cases"].relative_change, 3) == 0.071
+    assert by_measure["suspects"].change == 0 and not by_measure["suspects"].significant

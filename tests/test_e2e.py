@@ -1,0 +1,57 @@
+"""The whole pipeline for Pujud, through papermill, into a temporary folder."""
+import re
+
+import pytest
+
+from collabgov.build import build
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    import shutil
+
+    from conftest import ROOT
+
+    root = tmp_path_factory.mktemp("compendium")
+    for name in ("notebooks", "data"):
+        shutil.copytree(ROOT / name, root / name)
+    build(root, "pujud")
+    return root
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_outputs_land_where_the_readme_says(built):
+    for path in ("figures/pujud/trend.png", "figures/pujud/trend.svg", "reports/pujud/report.id.html",
+                 "reports/pujud/report.en.html", "reports/pujud/executed/01_case_table.ipynb",
+                 "reports/pujud/executed/report.id.ipynb"):
+        assert (built / path).is_file(), path
+    assert not (built / "build" / "pujud.tmp").exists()
+
+
+def test_indonesian_report_shows_the_numbers(built):
+    html = (built / "reports/pujud/report.id.html").read_text("utf-8")
+    text = text_of(html)
+    for expected in ("2021 14 23", "2022 15 23", "Jumlah 29 46", "sama dengan jumlah yang diterbitkan",
+                     "1,07", "0,48–2,40", "p = 1,00", "7,65–23,49", "8,40–24,74", "14,58–34,51",
+                     "1,64", "1,53", "+7,1%", "≤ 4 atau ≥ 28"):
+        assert expected in text, expected
+
+
+def test_english_report_uses_the_decimal_point(built):
+    text = text_of((built / "reports/pujud/report.en.html").read_text("utf-8"))
+    for expected in ("Total 29 46", "1.07", "0.48–2.40", "p = 1.00", "7.65–23.49"):
+        assert expected in text, expected
+
+
+def test_report_opens_offline(built):
+    html = (built / "reports/pujud/report.id.html").read_text("utf-8")
+    assert "<script" not in html and "<link" not in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert 'src="data:image/png;base64,' in html or "src='data:image/png;base64," in html
+    assert re.search(r"alt=[\"'][^\"']*14 kasus", html)
+    assert "import collabgov" not in html  # code hidden

@@ -1,0 +1,88 @@
+"""Reading tables as spreadsheets write them, and the errors a user sees for bad ones."""
+import pytest
+
+from collabgov.cases import load_case_table
+from collabgov.errors import DataError
+from collabgov.tables import read_table
+
+from conftest import write
+
+GOOD = "year,cases,suspects,source\n2021,14,23,Polsek\n2022,15,23,Polsek\n"
+
+
+def errors(folder, lang="en") -> list[str]:
+    with pytest.raises(DataError) as exc:
+        load_case_table(folder, lang)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_reads_the_good_table(tmp_path):
+    write(tmp_path / "cases.csv", GOOD)
+    table = load_case_table(tmp_path)
+    assert list(table["cases"]) == [14, 15] and table["year"].dtype == "int64"
+
+
+@pytest.mark.parametrize("encoding, sep", [("utf-8-sig", ","), ("cp1252", ";"), ("utf-16", "\t"), ("utf-8", ";")])
+def test_reads_spreadsheet_encodings_and_separators(tmp_path, encoding, sep):
+    text = GOOD.replace("Polsek", "Polsek Pujud – catatan").replace(",", sep) + sep * 3 + "\n\n"
+    write(tmp_path / "cases.csv", text, encoding)
+    table = load_case_table(tmp_path)
+    assert list(table["suspects"]) == [23, 23]
+    assert table["source"][0] == "Polsek Pujud – catatan"
+
+
+def test_reads_xlsx(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in [["year", "cases", "suspects", "source"], [2021, 14, 23, "P"], [2022, 15.0, 23, "P"], [None, None, None, None]]:
+        ws.append(row)
+    wb.save(tmp_path / "cases.xlsx")
+    assert list(load_case_table(tmp_path)["cases"]) == [14, 15]
+
+
+def test_every_problem_is_listed_with_file_row_and_column(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n2021,14,-2,P\n2021,abc,3,\n")
+    found = errors(tmp_path)
+    assert found == [
+        f"{tmp_path}/cases.csv:2: suspects: expected a value of at least 0, found '-2'",
+        f"{tmp_path}/cases.csv:3: year: duplicate value '2021': it is already in row 2",
+        f"{tmp_path}/cases.csv:3: cases: expected a whole number, found 'abc'",
+        f"{tmp_path}/cases.csv:3: source: a value is required here",
+    ]
+
+
+def test_missing_and_unknown_columns(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspect,source\n2021,1,1,P\n")
+    found = errors(tmp_path)
+    assert any(":1: suspect: unexpected column" in e for e in found)
+    assert any(":1: suspects: required column is missing" in e for e in found)
+
+
+def test_years_must_increase(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n2022,1,1,P\n2021,1,1,P\n")
+    assert errors(tmp_path) == [f"{tmp_path}/cases.csv:3: year: years must increase from row to row; '2021' follows 2022"]
+
+
+def test_messages_in_indonesian(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n2021,x,1,P\n")
+    assert errors(tmp_path, "id") == [f"{tmp_path}/cases.csv:2: cases: seharusnya bilangan bulat, tertulis 'x'"]
+
+
+def test_empty_and_missing_files(tmp_path):
+    write(tmp_path / "cases.csv", "\n\n")
+    assert errors(tmp_path) == [f"{tmp_path}/cases.csv: the file is empty: expected a header row and data rows"]
+    (tmp_path / "cases.csv").unlink()
+    assert errors(tmp_path) == [f"{tmp_path}/cases.csv: file not found"]
+
+
+def test_truncated_xlsx_is_a_clear_error(tmp_path):
+    (tmp_path / "cases.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    assert "not a readable .xlsx workbook" in errors(tmp_path)[0]
+
+
+def test_row_numbers_are_the_spreadsheet_rows_after_blank_lines(tmp_path):
+    write(tmp_path / "t.csv", "a,b\n\n1,2\n,\n3,4\n")
+    raw = read_table(tmp_path / "t.csv")
+    assert raw.row_numbers == [3, 5] and raw.rows == [["1", "2"], ["3", "4"]]
