@@ -26,11 +26,26 @@ def text_of(html: str) -> str:
 
 
 def test_outputs_land_where_the_readme_says(built):
-    for path in ("figures/pujud/trend.png", "figures/pujud/trend.svg", "reports/pujud/report.id.html",
+    for path in ("figures/pujud/trend.id.png", "figures/pujud/trend.en.svg", "reports/pujud/report.id.html",
                  "reports/pujud/report.en.html", "reports/pujud/executed/01_case_table.ipynb",
                  "reports/pujud/executed/report.id.ipynb"):
         assert (built / path).is_file(), path
     assert not (built / "build" / "pujud.tmp").exists()
+    for figure in ("stage_counts", "actor_stage", "triangulation", "process"):
+        for lang in ("id", "en"):
+            for suffix in ("png", "svg"):
+                assert (built / f"figures/pujud/{figure}.{lang}.{suffix}").is_file(), (figure, lang, suffix)
+
+
+def test_report_has_a_section_per_stage_with_table_and_figure(built):
+    html = (built / "reports/pujud/report.en.html").read_text("utf-8")
+    text = text_of(html)
+    assert "What this coded data is." in text and "not interview transcripts" in text
+    for stage in ("dialogue", "trust_building", "commitment", "shared_understanding", "intermediate_outcomes"):
+        assert f"id=\"stage-{stage}\"" in html or f"id='stage-{stage}'" in html, stage
+        assert f"table-findings_{stage}" in html and f"figure-stage_{stage}" in html, stage
+    assert "Findings on Face-to-face dialogue, with their evidence" in text
+    assert "unattributed" in text
 
 
 def test_indonesian_report_shows_the_numbers(built):

@@ -29,7 +29,8 @@ class Step:
 
 def plan(site: Site) -> list[Step]:
     """The site's notebooks in an order that respects their dependencies."""
-    steps = [Step("01_case_table", "01_case_table.ipynb", site.lang)]
+    steps = [Step("01_case_table", "01_case_table.ipynb", site.lang),
+             Step("02_stage_findings", "02_stage_findings.ipynb", site.lang)]
     analysis = tuple(s.name for s in steps)
     steps += [Step(f"report.{lang}", "report.ipynb", lang, after=analysis, exports=True) for lang in site.languages]
     return steps
@@ -38,8 +39,18 @@ def plan(site: Site) -> list[Step]:
 def validate(site: Site) -> None:
     """Load every input the notebooks will read, so that bad data stops the build before it starts."""
     from .cases import load_case_table
+    from .coding import load_coded_data
+    from .errors import DataError
 
-    load_case_table(site.folder, site.lang, site.params["years"])
+    problems = []
+    for load in (lambda: load_case_table(site.folder, site.lang, site.params["years"]),
+                 lambda: load_coded_data(site.folder, site.lang)):
+        try:
+            load()
+        except DataError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataError(problems)
 
 
 def check_kernel() -> None:
@@ -84,6 +95,7 @@ def export_html(executed: Path, target: Path, lang: str, kecamatan: str) -> None
     config.HTMLExporter.exclude_input = True
     config.HTMLExporter.exclude_input_prompt = True
     config.HTMLExporter.exclude_output_prompt = True
+    config.HTMLExporter.exclude_markdown = True  # the notebook's own notes are for readers of the notebook
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = ("parameters", "injected-parameters")
     nb = nbformat.read(executed, as_version=4)

@@ -44,7 +44,17 @@ def style():
         yield
 
 
-def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str, source: str, inputs: list[Path | str]) -> dict:
+class SavedFigure:
+    """What ``save`` returns: shows the PNG in a notebook, and carries the provenance record."""
+
+    def __init__(self, png: Path, record: dict):
+        self.png, self.record = png, record
+
+    def _repr_png_(self) -> bytes:
+        return self.png.read_bytes()
+
+
+def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str, source: str, inputs: list[Path | str]) -> SavedFigure:
     """Write ``<id>.png`` (300 dpi) and ``<id>.svg`` and a sidecar ``<id>.json`` with provenance."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +68,7 @@ def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str,
     for path in inputs:
         record["inputs"][Path(path).name] = sha256(path)
     (out / f"{figure_id}.json").write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
-    return record
+    return SavedFigure(out / f"{figure_id}.png", record)
 
 
 def sha256(path: Path | str) -> str:
@@ -106,3 +116,125 @@ def describe_trend(summary, ctx) -> tuple[str, str]:
     caption = label("report.figures.trend_caption", L, kecamatan=ctx.kecamatan, period=ctx.period)
     alt = label("report.figures.trend_alt", L, kecamatan=ctx.kecamatan, points=points)
     return caption, alt
+
+
+def stage_counts(table, lang: str):
+    """Horizontal bars: coded statements per stage, findings and framing shown apart."""
+    import textwrap
+
+    with style():
+        fig, ax = plt.subplots(figsize=(6.3, 0.45 * len(table) + 1.2))
+        labels = [textwrap.fill(t, 26) for t in table["label"]][::-1]
+        findings = list(table["findings"])[::-1]
+        framing = [a - b for a, b in zip(table["segments"], table["findings"])][::-1]
+        ax.barh(labels, findings, color=PALETTE[0], label=label("figure.findings", lang), edgecolor="black", linewidth=0.5)
+        ax.barh(labels, framing, left=findings, color="white", hatch="///", edgecolor="#555555", linewidth=0.5,
+                label=label("figure.framing", lang))
+        for y, (a, b) in enumerate(zip(findings, framing)):
+            ax.text(a + b + 0.15, y, f"{a + b}", va="center", fontsize=8)
+        ax.set_xlabel(label("figure.segments", lang))
+        ax.grid(axis="y", visible=False)
+        ax.set_xlim(0, max(table["segments"]) * 1.15 + 0.5)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=2, fontsize=8)
+        return fig
+
+
+def heatmap(matrix, lang: str, xlabel: str, ylabel: str, width: float = 6.3):
+    """A count matrix as a heatmap: one sequential hue (reads in grey), the count printed in each cell."""
+    import textwrap
+
+    import numpy as np
+
+    with style():
+        rows, cols = matrix.shape
+        fig, ax = plt.subplots(figsize=(width, 0.38 * rows + 1.8))
+        values = matrix.to_numpy(dtype=float)
+        vmax = max(1.0, values.max())
+        ax.imshow(values, cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=8,
+                    color="white" if v > 0.6 * vmax else "black")
+        ax.set_xticks(range(cols), [textwrap.fill(str(c), 14) for c in matrix.columns], fontsize=8)
+        ax.set_yticks(range(rows), [str(r) for r in matrix.index], fontsize=8)
+        ax.tick_params(length=0)
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_xticks(np.arange(-0.5, cols), minor=True)
+        ax.set_yticks(np.arange(-0.5, rows), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.5)
+        ax.tick_params(which="minor", length=0)
+        ax.xaxis.tick_top()
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_label_position("top")
+        ax.set_ylabel(ylabel)
+        return fig
+
+
+def process_diagram(stages: list[str], actors: list[str], lang: str, title: str | None = None):
+    """The collaborative process as a cycle of stages, with the actors around it (Bagan 1.1 redrawn)."""
+    import math
+    import textwrap
+
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    with style():
+        fig, ax = plt.subplots(figsize=(6.3, 6.3))
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_xlim(-3.3, 3.3)
+        ax.set_ylim(-3.3, 3.3)
+        n = len(stages)
+        r_stage, r_actor = 1.42, 2.75
+        ax.add_patch(Circle((0, 0), 2.15, facecolor="#f2f2f2", edgecolor="#999999", linewidth=0.8, linestyle="--"))
+        ax.text(0, 0, textwrap.fill(label("figure.process_centre", lang), 16), ha="center", va="center",
+                fontsize=9, fontweight="bold")
+        points = [(r_stage * math.sin(2 * math.pi * i / n), r_stage * math.cos(2 * math.pi * i / n)) for i in range(n)]
+        for i, ((x, y), name) in enumerate(zip(points, stages)):
+            ax.text(x, y, textwrap.fill(f"{i + 1}. {name}", 13), ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": PALETTE[0], "linewidth": 1.2})
+        for i in range(n if n > 1 else 0):
+            (x0, y0), (x1, y1) = points[i], points[(i + 1) % n]
+            ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), connectionstyle="arc3,rad=-0.25", arrowstyle="-|>",
+                                         mutation_scale=12, color=PALETTE[0], linewidth=1.2, shrinkA=30, shrinkB=30))
+        m = len(actors)
+        for j, name in enumerate(actors):
+            angle = 2 * math.pi * (j + 0.5) / max(m, 1)
+            x, y = r_actor * math.sin(angle), r_actor * math.cos(angle)
+            ax.text(x, y, textwrap.fill(name, 14), ha="center", va="center", fontsize=8,
+                    bbox={"boxstyle": "round,pad=0.3", "facecolor": "#fff3d6", "edgecolor": "#8a5a00", "linewidth": 0.8})
+        if title:
+            ax.set_title(title)
+        return fig
+
+
+def stage_profile(profile, lang: str):
+    """Codes used in one stage, as horizontal bars; the family is shown by hatching and in the label."""
+    import textwrap
+
+    with style():
+        rows = max(1, len(profile))
+        fig, ax = plt.subplots(figsize=(6.3, 0.28 * rows + 1.0))
+        from .coding import FAMILY_ORDER
+
+        families = FAMILY_ORDER + [f for f in dict.fromkeys(profile["family"]) if f not in FAMILY_ORDER]
+        hatches = ["", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++"]
+        labels = [textwrap.shorten(f"{lab} ({family_label(fam, lang)})", 60) for lab, fam in zip(profile["label"], profile["family"])]
+        for i, (lab, n, fam) in enumerate(zip(labels, profile["count"], profile["family"])):
+            k = families.index(fam)
+            ax.barh(rows - 1 - i, n, color=PALETTE[k % len(PALETTE)], hatch=hatches[k % len(hatches)],
+                    edgecolor="black", linewidth=0.5)
+            ax.text(n + 0.05, rows - 1 - i, str(n), va="center", fontsize=7.5)
+        ax.set_yticks(range(rows), labels[::-1] if len(labels) else [""], fontsize=7.5)
+        ax.set_xlabel(label("figure.segments", lang))
+        ax.grid(axis="y", visible=False)
+        ax.set_xlim(0, (max(profile["count"]) if len(profile) else 1) + 1)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        return fig
+
+
+def family_label(family: str, lang: str) -> str:
+    """A code family's name in the report language (its own name when the catalog has none)."""
+    from .i18n import catalog
+
+    return catalog(lang)["families"].get(family, family)

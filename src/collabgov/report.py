@@ -16,13 +16,11 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from . import cases as case_stats
+from . import coding
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
 from .i18n import integer, interval, label, number, p_value, percent, signed
 
-# Numbering follows the order in which tables and figures appear in the report.
-TABLES = ["cases", "case_intervals", "case_comparison"]
-FIGURES = ["trend"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
@@ -46,11 +44,16 @@ class Report:
         self.case_table = case_stats.load_case_table(ctx.data_dir, ctx.lang, ctx.years)
         self.summary = case_stats.yearly_summary(self.case_table)
         self.comparisons = case_stats.compare_years(self.case_table)
-        self.facts = case_facts(ctx, self.case_table, self.summary, self.comparisons)
+        self.coded = coding.load_coded_data(ctx.data_dir, ctx.lang)
+        self.stages = self.coded.codebook.stages
+        self.facts = case_facts(ctx, self.case_table, self.summary, self.comparisons) | coding_facts(self.coded, ctx.lang)
+        # Numbering follows the order in which tables and figures appear in the report.
+        self.tables = ["cases", "case_intervals", "case_comparison", "segments_per_stage"] + [f"findings_{s}" for s in self.stages]
+        self.figures = ["trend", "process", "stage_counts", "actor_stage", "triangulation"] + [f"stage_{s}" for s in self.stages]
 
     # --- numbering -----------------------------------------------------------------------
     def ref(self, kind: str, key: str) -> str:
-        order = TABLES if kind == "table" else FIGURES
+        order = self.tables if kind == "table" else self.figures
         return f"{label('report.' + kind, self.lang)} {order.index(key) + 1}"
 
     # --- pieces --------------------------------------------------------------------------
@@ -78,7 +81,7 @@ class Report:
             key = match.group(1)
             if key.startswith(("table:", "figure:")):
                 kind, name = key.split(":", 1)
-                if name in (TABLES if kind == "table" else FIGURES):
+                if name in (self.tables if kind == "table" else self.figures):
                     return self.ref(kind, name)
             elif key in self.facts:
                 return self.facts[key]
@@ -106,8 +109,8 @@ class Report:
     def figure(self, key: str) -> Fragment:
         """A figure saved by an analysis notebook, embedded as PNG with its alt text and caption."""
         folder = self.ctx.figures_dir
-        record = json.loads((folder / f"{key}.json").read_text("utf-8"))
-        data = base64.b64encode((folder / f"{key}.png").read_bytes()).decode("ascii")
+        record = json.loads((folder / f"{key}.{self.lang}.json").read_text("utf-8"))
+        data = base64.b64encode((folder / f"{key}.{self.lang}.png").read_bytes()).decode("ascii")
         return Fragment(
             f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(record['alt'])}'/>"
             f"<figcaption>{esc(self.ref('figure', key))}. {esc(record['caption'])} "
@@ -144,8 +147,54 @@ class Report:
                          p_value(c.p_value, L), needed])
         return self.table("case_comparison", head, rows, self.t("tables.case_comparison"), self.t("stats_source"))
 
+    # --- the coded findings --------------------------------------------------------------
+    def segments_per_stage_block(self) -> Fragment:
+        L = self.lang
+        table = coding.segments_per_stage(self.coded, L)
+        head = [self.t("col.stage"), self.t("col.segments"), self.t("col.share"), self.t("col.findings")]
+        rows = [[r.label, integer(r.segments, L), percent(r.share, L, 0, sign=False), integer(r.findings, L)] for r in table.itertuples()]
+        rows.append([self.t("col.total"), integer(table["segments"].sum(), L), percent(1.0, L, 0, sign=False), integer(table["findings"].sum(), L)])
+        return self.table("segments_per_stage", head, rows, self.t("tables.segments_per_stage"), self.t("coding_source"))
+
+    def stage_section(self, stage: str) -> Fragment:
+        """One stage: heading, a sentence of counts, the site's text if any, findings table, figure."""
+        L, book = self.lang, self.coded.codebook
+        name = book.label(stage, L)
+        table = coding.findings(self.coded, stage, L)
+        kinds = table["statement"].value_counts()
+        parts = [f"<h3 id='stage-{esc(stage)}'>{esc(name)}</h3>",
+                 f"<p>{esc(self.t('stage_summary', findings=integer(kinds.get('finding', 0), L), conclusions=integer(kinds.get('conclusion', 0), L), framing=integer(kinds.get('framing', 0), L), documents=integer(kinds.get('documentation', 0), L), table=self.ref('table', 'findings_' + stage), figure=self.ref('figure', 'stage_' + stage)))}</p>"]
+        narrative = self.ctx.data_dir / "text" / L / f"stage_{stage}.md"
+        if narrative.is_file():
+            parts.append(self.text(f"stage_{stage}"))
+        head = [self.t("col.segment"), self.t("col.statement"), self.t("col.codes"), self.t("col.locator"), self.t("col.informant")]
+        rows = [[f"{r.segment} ({self.t('kinds.' + r.statement)})", r.text, r.codes, r.locator, r.informant] for r in table.itertuples()]
+        parts.append(self.table(f"findings_{stage}", head, rows, self.t("tables.findings", stage=name), self.t("coding_source"), numeric_from=99))
+        parts.append(self.figure(f"stage_{stage}"))
+        return Fragment("".join(parts))
+
     def t(self, key: str, **values) -> str:
         return label(f"report.{key}", self.lang, **values)
+
+
+def coding_facts(data: coding.CodedData, lang: str) -> dict[str, str]:
+    """Counts from the coded data that the narrative may cite."""
+    seg = data.segments
+    facts = {
+        "segments_total": integer(len(seg), lang),
+        "findings_total": integer(int((seg["statement"] == "finding").sum()), lang),
+        "conclusions_total": integer(int((seg["statement"] == "conclusion").sum()), lang),
+        "framing_total": integer(int((seg["statement"] == "framing").sum()), lang),
+        "documents_total": integer(len(data.documents), lang),
+        "stages_total": integer(len(data.codebook.stages), lang),
+        "informants_total": integer(len(data.informants), lang),
+        "unattributed_total": integer(int((seg["informant"] == coding.UNATTRIBUTED).sum()), lang),
+        "codes_total": integer(len(data.codebook.codes), lang),
+    }
+    book = data.codebook
+    used = {c for cell in data.segments["codes"] for c in coding.split_codes(cell)}
+    facts["actors_without_segments"] = ", ".join(book.label(a, lang) for a in book.diagram_actors() if a not in used) or "–"
+    return facts
 
 
 def case_facts(ctx: SiteContext, table, summary, comparisons) -> dict[str, str]:

@@ -1,0 +1,230 @@
+"""Coded qualitative data: codebook, informants, segments and documentation, and their analysis.
+
+Nothing here knows the study's stages by name: the stages are the top-level codes of family
+``stage`` in a site's codebook, in their ``order``; every other code is placed by its family and
+by its top-level ancestor. A student's own codebook (any hierarchy, any number of stages) works
+without a code change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError, Problem, display_path
+from .tables import find_table, load_table
+
+UNATTRIBUTED = "unattributed"
+STAGE = "stage"
+EVIDENCE = ("interview", "documentation")
+FAMILY_ORDER = ["subcode", "actor", "channel", "activity", "barrier", "outcome"]
+
+
+def split_codes(cell: str | None) -> list[str]:
+    return [c.strip() for c in cell.split(";") if c.strip()] if isinstance(cell, str) else []
+
+
+@dataclass
+class Codebook:
+    codes: pd.DataFrame  # indexed by code
+
+    @property
+    def stages(self) -> list[str]:
+        """Stage codes in cycle order."""
+        top = self.codes[(self.codes["family"] == STAGE) & self.codes["parent"].isna()]
+        return list(top.sort_values("order", na_position="last", kind="stable").index)
+
+    def family(self, code: str) -> str:
+        return self.codes.at[code, "family"]
+
+    def root(self, code: str) -> str:
+        """Top-level ancestor of a code (itself when it has no parent)."""
+        seen = set()
+        while isinstance(self.codes.at[code, "parent"], str) and code not in seen:
+            seen.add(code)
+            code = self.codes.at[code, "parent"]
+        return code
+
+    def label(self, code: str, lang: str) -> str:
+        return self.codes.at[code, f"label_{lang}"]
+
+    def of_family(self, family: str) -> list[str]:
+        sub = self.codes[self.codes["family"] == family]
+        return list(sub.sort_values("order", na_position="last", kind="stable").index)
+
+    def subcodes(self, stage: str) -> list[str]:
+        return [c for c in self.codes.index if c != stage and self.family(c) == STAGE and self.root(c) == stage]
+
+    def diagram_actors(self) -> list[str]:
+        actors = self.codes[(self.codes["family"] == "actor") & (self.codes["in_diagram"] == True)]  # noqa: E712
+        return list(actors.sort_values("order", na_position="last", kind="stable").index)
+
+
+@dataclass
+class CodedData:
+    codebook: Codebook
+    informants: pd.DataFrame
+    segments: pd.DataFrame
+    documents: pd.DataFrame
+    files: dict[str, Path]
+
+
+def load_codebook(folder: Path, lang: str = "en") -> Codebook:
+    rows = load_table(folder, "codebook", lang)
+    path = display_path(find_table(folder, "codebook"))
+    codes = pd.DataFrame(rows).set_index("code", drop=False).rename_axis(None)
+    problems = []
+    for n, row in enumerate(rows, start=2):
+        if row["parent"] and row["parent"] not in codes.index:
+            problems.append(Problem(path, n, "parent", f"unknown parent code '{row['parent']}': expected a code listed in the 'code' column"))
+        elif row["parent"] == row["code"]:
+            problems.append(Problem(path, n, "parent", "a code cannot be its own parent"))
+    if not problems:
+        book = Codebook(codes)
+        for n, row in enumerate(rows, start=2):
+            seen, code = set(), row["code"]
+            while code and code not in seen:
+                seen.add(code)
+                code = codes.at[code, "parent"] if isinstance(codes.at[code, "parent"], str) else None
+            if code:
+                problems.append(Problem(path, n, "parent", f"the parents of '{row['code']}' loop back on themselves"))
+        if not problems and not book.stages:
+            problems.append(Problem(path, None, "family", "no stages: expected at least one top-level code of family 'stage'"))
+    if problems:
+        raise DataError(problems)
+    return Codebook(codes)
+
+
+def _check_references(path: str, rows: list[dict], book: Codebook, informants: set[str] | None, lang: str) -> list[Problem]:
+    problems = []
+    stages = book.stages
+    for n, row in enumerate(rows, start=2):
+        if row["stage"] not in stages:
+            problems.append(Problem(path, n, "stage", f"stage '{row['stage']}' is not in the codebook: expected one of {', '.join(stages)}"))
+        for code in split_codes(row.get("codes")):
+            if code not in book.codes.index:
+                problems.append(Problem(path, n, "codes", f"unknown code '{code}': expected a code from the codebook"))
+            elif code in stages:
+                problems.append(Problem(path, n, "codes", f"'{code}' is a stage: put it in the 'stage' column"))
+        if informants is not None and row["informant"] != UNATTRIBUTED and row["informant"] not in informants:
+            problems.append(Problem(path, n, "informant", f"unknown informant '{row['informant']}': expected an informant_id from informants.csv or '{UNATTRIBUTED}'"))
+    return problems
+
+
+def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
+    """Load and cross-check codebook, informants, segments and (optional) documents; list every problem."""
+    folder = Path(folder)
+    problems: list[Problem] = []
+    tables = {}
+    for name, required in (("codebook", True), ("informants", True), ("segments", True), ("documents", False)):
+        try:
+            tables[name] = load_table(folder, name, lang, required=required)
+        except DataError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataError(problems)
+    book = load_codebook(folder, lang)
+    informant_ids = {r["informant_id"] for r in tables["informants"]}
+    problems += _check_references(display_path(find_table(folder, "segments")), tables["segments"], book, informant_ids, lang)
+    if tables["documents"]:
+        problems += _check_references(display_path(find_table(folder, "documents")), [dict(r, informant=UNATTRIBUTED) for r in tables["documents"]], book, None, lang)
+    if problems:
+        raise DataError(problems)
+    files = {name: find_table(folder, name) for name in tables if find_table(folder, name)}
+    segments = pd.DataFrame(tables["segments"])
+    documents = pd.DataFrame(tables["documents"] or [], columns=["document_id", "figure", "stage", "codes", "source", "locator", "title_id", "title_en"])
+    return CodedData(book, pd.DataFrame(tables["informants"]), segments, documents, files)
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+def segments_per_stage(data: CodedData, lang: str) -> pd.DataFrame:
+    """Segments per stage: count and share, all statements and reported findings only."""
+    stages = data.codebook.stages
+    seg = data.segments
+    counts = seg["stage"].value_counts().reindex(stages, fill_value=0)
+    findings = seg[seg["statement"] != "framing"]["stage"].value_counts().reindex(stages, fill_value=0)
+    return pd.DataFrame({
+        "stage": stages,
+        "label": [data.codebook.label(s, lang) for s in stages],
+        "segments": counts.values,
+        "share": counts.values / max(1, counts.sum()),
+        "findings": findings.values,
+    })
+
+
+def code_matrix(data: CodedData, family: str, lang: str, include_documents: bool = False) -> pd.DataFrame:
+    """Codes of one family (rows) by stage (columns): number of segments carrying the code."""
+    book = data.codebook
+    rows = data.segments[["stage", "codes"]]
+    if include_documents and len(data.documents):
+        rows = pd.concat([rows, data.documents[["stage", "codes"]]])
+    codes = book.of_family(family) if family != "subcode" else [c for s in book.stages for c in book.subcodes(s)]
+    matrix = pd.DataFrame(0, index=codes, columns=book.stages)
+    for stage, cell in zip(rows["stage"], rows["codes"]):
+        for code in split_codes(cell):
+            if code in matrix.index:
+                matrix.at[code, stage] += 1
+    matrix.index = [book.label(c, lang) for c in codes]
+    matrix.columns = [book.label(s, lang) for s in book.stages]
+    return matrix
+
+
+def triangulation(data: CodedData, lang: str) -> pd.DataFrame:
+    """Stage by evidence type: interview statements (findings, conclusions) and documentation items."""
+    book = data.codebook
+    seg = data.segments[data.segments["statement"] != "framing"]
+    out = pd.DataFrame(0, index=book.stages, columns=list(EVIDENCE))
+    for stage, evidence in zip(seg["stage"], seg["evidence"]):
+        if evidence in out.columns:
+            out.at[stage, evidence] += 1
+    for stage in data.documents["stage"]:
+        out.at[stage, "documentation"] += 1
+    out.index = [book.label(s, lang) for s in book.stages]
+    return out
+
+
+def findings(data: CodedData, stage: str, lang: str) -> pd.DataFrame:
+    """The statements coded to one stage, in source order, with their evidence."""
+    book = data.codebook
+    other = "en" if lang == "id" else "id"
+    seg = data.segments[data.segments["stage"] == stage]
+    rows = []
+    for _, s in seg.iterrows():
+        text = s.get(f"paraphrase_{lang}") or s.get(f"paraphrase_{other}") or s.get("text") or ""
+        where = s["section"] + (f" ¶{int(s['paragraph'])}" if pd.notna(s.get("paragraph")) else "")
+        rows.append({"segment": s["segment_id"], "statement": s["statement"], "text": text,
+                     "codes": ", ".join(book.label(c, lang) for c in split_codes(s["codes"])),
+                     "locator": where, "informant": s["informant"]})
+    for _, d in data.documents[data.documents["stage"] == stage].iterrows():
+        rows.append({"segment": d["document_id"], "statement": "documentation", "text": d.get(f"title_{lang}") or d.get("title_id") or "",
+                     "codes": ", ".join(book.label(c, lang) for c in split_codes(d["codes"])),
+                     "locator": f"{d['figure'] or ''} ({d['source']})".strip(), "informant": "–"})
+    return pd.DataFrame(rows, columns=["segment", "statement", "text", "codes", "locator", "informant"])
+
+
+def stage_profile(data: CodedData, stage: str, lang: str) -> pd.DataFrame:
+    """Codes used in one stage's statements and documents: family, label and count, most used first."""
+    book = data.codebook
+    counts: dict[str, int] = {}
+    cells = list(data.segments.loc[data.segments["stage"] == stage, "codes"]) + list(data.documents.loc[data.documents["stage"] == stage, "codes"])
+    for cell in cells:
+        for code in split_codes(cell):
+            counts[code] = counts.get(code, 0) + 1
+    rows = [{"code": c, "family": book.family(c) if book.family(c) != STAGE else "subcode", "label": book.label(c, lang), "count": n}
+            for c, n in counts.items()]
+    frame = pd.DataFrame(rows, columns=["code", "family", "label", "count"])
+    frame["rank"] = [FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER) for f in frame["family"]]
+    frame = frame.sort_values(["rank", "family", "count", "label"], ascending=[True, True, False, True], kind="stable")
+    return frame.drop(columns="rank").reset_index(drop=True)
+
+
+def matrix_description(matrix: pd.DataFrame, lang: str) -> str:
+    """The non-zero cells of a count matrix in words, for alt text."""
+    cells = [f"{r} – {c}: {int(v)}" for r, row in matrix.iterrows() for c, v in row.items() if v]
+    empty = [str(r) for r, row in matrix.iterrows() if not row.any()]
+    text = "; ".join(cells) + "."
+    if empty:
+        text += (" Tanpa segmen: " if lang == "id" else " No segments: ") + ", ".join(empty) + "."
+    return text

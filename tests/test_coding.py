@@ -1,0 +1,128 @@
+"""Coded data: cross-table checks with clear messages, and the counts on a SYNTHETIC fixture."""
+import shutil
+
+import pytest
+
+from collabgov import coding, figures
+from collabgov.errors import DataError
+
+from conftest import ROOT, write
+
+FIXTURE = ROOT / "tests" / "fixtures" / "synthetic_coding"
+
+
+@pytest.fixture
+def site(tmp_path):
+    folder = tmp_path / "coded"
+    shutil.copytree(FIXTURE, folder)
+    return folder
+
+
+def problems(folder) -> list[str]:
+    with pytest.raises(DataError) as exc:
+        coding.load_coded_data(folder)
+    return [str(p) for p in exc.value.problems]
+
+
+def replace_line(path, old, new):
+    path.write_text(path.read_text().replace(old, new))
+
+
+def test_stages_come_from_the_codebook_in_their_order(site):
+    data = coding.load_coded_data(site)
+    assert data.codebook.stages == ["meet", "plan", "act"]
+    assert data.codebook.subcodes("meet") == ["agenda", "agenda_shared"]
+    assert data.codebook.root("agenda_shared") == "meet"
+    assert data.codebook.diagram_actors() == ["mayor", "guard"]
+
+
+def test_segments_per_stage(site):
+    table = coding.segments_per_stage(coding.load_coded_data(site), "en")
+    assert list(table["label"]) == ["Meeting", "Planning", "Action"]
+    assert list(table["segments"]) == [2, 1, 1]
+    assert list(table["findings"]) == [2, 0, 1]
+    assert table["share"].sum() == pytest.approx(1.0)
+
+
+def test_actor_by_stage_and_subcode_matrices(site):
+    data = coding.load_coded_data(site)
+    actors = coding.code_matrix(data, "actor", "en")
+    assert actors.loc["Mayor"].tolist() == [2, 0, 0]
+    assert actors.loc["Guard"].tolist() == [1, 0, 1]
+    assert actors.loc["Youth"].tolist() == [0, 0, 0]
+    sub = coding.code_matrix(data, "subcode", "en")
+    assert sub.loc["Shared agenda", "Meeting"] == 1 and sub.loc["Agenda", "Meeting"] == 0
+    activities = coding.code_matrix(data, "activity", "en", include_documents=True)
+    assert activities.loc["Clean-up", "Action"] == 2
+
+
+def test_triangulation_counts_interviews_and_documents_not_framing(site):
+    tri = coding.triangulation(coding.load_coded_data(site), "en")
+    assert tri.loc["Meeting"].tolist() == [2, 0]
+    assert tri.loc["Planning"].tolist() == [0, 0]
+    assert tri.loc["Action"].tolist() == [1, 1]
+
+
+def test_findings_table_and_stage_profile(site):
+    data = coding.load_coded_data(site)
+    table = coding.findings(data, "act", "id")
+    assert list(table["segment"]) == ["X4", "P1"] and table["text"][0] == "Empat"
+    profile = coding.stage_profile(data, "act", "en")
+    assert dict(zip(profile["code"], profile["count"])) == {"guard": 1, "cleanup": 2}
+
+
+def test_unknown_code(site):
+    replace_line(site / "segments.csv", "mayor;guard", "mayor;gaurd")
+    assert problems(site) == [f"{site}/segments.csv:3: codes: unknown code 'gaurd': expected a code from the codebook"]
+
+
+def test_stage_not_in_codebook(site):
+    replace_line(site / "segments.csv", "interview,act,", "interview,acting,")
+    assert problems(site) == [f"{site}/segments.csv:5: stage: stage 'acting' is not in the codebook: expected one of meet, plan, act"]
+
+
+def test_duplicate_segment_id(site):
+    replace_line(site / "segments.csv", "X2,", "X1,")
+    assert problems(site) == [f"{site}/segments.csv:3: segment_id: duplicate value 'X1': it is already in row 2"]
+
+
+def test_missing_locator(site):
+    replace_line(site / "segments.csv", "X3,Transcript B,1,", "X3,,1,")
+    assert problems(site) == [f"{site}/segments.csv:4: section: a value is required here"]
+
+
+def test_bad_informant_reference(site):
+    replace_line(site / "segments.csv", ",B,c2,", ",C,c2,")
+    assert problems(site) == [
+        f"{site}/segments.csv:5: informant: unknown informant 'C': expected an informant_id from informants.csv or 'unattributed'"]
+
+
+def test_unknown_parent_and_loops_in_the_codebook(site):
+    replace_line(site / "codebook.csv", "agenda,meet,", "agenda,agenda_shared,")
+    assert any("loop back" in p for p in problems(site))
+    replace_line(site / "codebook.csv", "agenda,agenda_shared,", "agenda,nothing,")
+    assert problems(site) == [f"{site}/codebook.csv:5: parent: unknown parent code 'nothing': expected a code listed in the 'code' column"]
+
+
+def test_all_problems_of_all_tables_are_listed_together(site):
+    replace_line(site / "segments.csv", "mayor;guard", "mayor;gaurd")
+    write(site / "informants.csv", "informant_id,role_id,role_en,role_status,basis\nA,x,y,maybe,z\n")
+    found = problems(site)
+    assert any("informants.csv:2: role_status: expected one of: stated, inferred, not_reported" in p for p in found)
+
+
+def test_process_diagram_from_a_different_actor_list():
+    fig = figures.process_diagram(["One", "Two", "Three"], ["Alpha", "Beta", "Gamma", "Delta"], "en")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert {"Alpha", "Beta", "Gamma", "Delta"} <= set(texts)
+    assert sum(t.startswith(("1.", "2.", "3.")) for t in texts) == 3
+    assert len(fig.axes[0].patches) == 1 + 3  # the ring and one arrow per stage in the cycle
+    figures.plt.close(fig)
+
+
+def test_pujud_coding_meets_the_study(root):
+    data = coding.load_coded_data(root / "data" / "pujud")
+    table = coding.segments_per_stage(data, "en")
+    assert len(data.segments) >= 20 and len(table) == 5 and (table["findings"] >= 3).all()
+    assert set(data.segments["informant"]) == {"unattributed"}  # the article attributes no statement
+    assert len(data.informants) == 7 and len(data.documents) == 3
