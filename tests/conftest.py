@@ -1,3 +1,4 @@
+import re
 import shutil
 from pathlib import Path
 
@@ -24,3 +25,20 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """The Pujud site built once, through papermill, into a temporary copy of the compendium."""
+    from collabgov.build import build
+
+    root = tmp_path_factory.mktemp("compendium")
+    for name in ("notebooks", "data"):
+        shutil.copytree(ROOT / name, root / name)
+    build(root, "pujud")
+    return root
+
+
+def text_of(html: str) -> str:
+    """Visible text of an HTML page, whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))

@@ -106,7 +106,7 @@ def test_unknown_parent_and_loops_in_the_codebook(site):
 
 def test_all_problems_of_all_tables_are_listed_together(site):
     replace_line(site / "segments.csv", "mayor;guard", "mayor;gaurd")
-    write(site / "informants.csv", "informant_id,role_id,role_en,role_status,basis\nA,x,y,maybe,z\n")
+    write(site / "informants.csv", "informant_id,role_id,role_en,role_status,basis_id,basis_en\nA,x,y,maybe,z,z\n")
     found = problems(site)
     assert any("informants.csv:2: role_status: expected one of: stated, inferred, not_reported" in p for p in found)
 

@@ -3,26 +3,9 @@ import re
 
 import pytest
 
-from collabgov.build import build
+from conftest import text_of
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    import shutil
-
-    from conftest import ROOT
-
-    root = tmp_path_factory.mktemp("compendium")
-    for name in ("notebooks", "data"):
-        shutil.copytree(ROOT / name, root / name)
-    build(root, "pujud")
-    return root
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_outputs_land_where_the_readme_says(built):

@@ -77,7 +77,10 @@ def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # quiet kernels; notebook errors still surface
     )
     if step.exports:
-        export_html(executed, work / "report" / f"report.{step.lang}.html", step.lang, site.params["kecamatan"])
+        html = work / "report" / f"report.{step.lang}.html"
+        export_html(executed, html, step.lang, site.params["kecamatan"])
+        export_pdf(html, html.with_suffix(".pdf"))
+        export_docx(html, html.with_suffix(".docx"))
     return time.perf_counter() - start
 
 
@@ -105,6 +108,33 @@ def export_html(executed: Path, target: Path, lang: str, kecamatan: str) -> None
     target.write_text(body, "utf-8")
 
 
+def export_pdf(html: Path, target: Path) -> None:
+    """HTML -> A4 PDF with page numbers (WeasyPrint: offline, deterministic for the same input)."""
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    weasyprint.HTML(filename=str(html)).write_pdf(str(target))
+
+
+def export_docx(html: Path, target: Path) -> None:
+    """HTML -> DOCX with pandoc (bundled by pypandoc_binary), for journals that ask for Word."""
+    import pypandoc
+
+    pypandoc.convert_file(str(html), "docx", format="html", outputfile=str(target),
+                          extra_args=["--resource-path", str(html.parent)])
+
+
+def write_manifest(work: Path, record: dict, lang: str) -> None:
+    from . import provenance
+
+    man = provenance.manifest(work / "figures", work / "report" / "executed", record)
+    provenance.write_json(work / "figures" / "MANIFEST.json", man)
+    (work / "figures" / "index.html").write_text(provenance.gallery(man, lang), "utf-8")
+
+
 def publish(work: Path, root: Path, slug: str) -> None:
     """Swap the new outputs in, folder by folder, keeping the old ones until the new are in place."""
     for src, dst in ((work / "figures", root / "figures" / slug), (work / "report", root / "reports" / slug)):
@@ -127,7 +157,12 @@ def build(root: Path, slug: str) -> None:
     work = root / "build" / f"{slug}.tmp"
     if work.exists():
         shutil.rmtree(work)
-    work.mkdir(parents=True)
+    (work / "report").mkdir(parents=True)
+    from . import provenance
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", str(provenance.source_date_epoch(root)))
+    record = provenance.collect(root, site)
+    provenance.write_json(work / "report" / "provenance.json", record)
     log(f"building site '{slug}' ({len(steps)} notebooks)")
     total = time.perf_counter()
     try:
@@ -135,6 +170,7 @@ def build(root: Path, slug: str) -> None:
             log(f"[{i}/{len(steps)}] {step.name} ...")
             seconds = run_step(step, site, root, work)
             log(f"[{i}/{len(steps)}] {step.name} done in {seconds:.1f} s")
+        write_manifest(work, record, site.lang)
         publish(work, root, slug)
         shutil.rmtree(work)
     except BaseException:

@@ -228,3 +228,15 @@ def matrix_description(matrix: pd.DataFrame, lang: str) -> str:
     if empty:
         text += (" Tanpa segmen: " if lang == "id" else " No segments: ") + ", ".join(empty) + "."
     return text
+
+
+def codes_in_statements(data: CodedData) -> set[str]:
+    """Every code used in a reported finding or conclusion (framing paragraphs left out)."""
+    rows = data.segments[data.segments["statement"] != "framing"]
+    return {c for cell in rows["codes"] for c in split_codes(cell)}
+
+
+def unnamed_diagram_actors(data: CodedData) -> list[str]:
+    """Actors of the process diagram that no finding or conclusion names."""
+    used = codes_in_statements(data)
+    return [a for a in data.codebook.diagram_actors() if a not in used]

@@ -50,8 +50,13 @@ class SavedFigure:
     def __init__(self, png: Path, record: dict):
         self.png, self.record = png, record
 
-    def _repr_png_(self) -> bytes:
-        return self.png.read_bytes()
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The PNG, tagged with the figure's id so the build can tell which cell made it."""
+        import base64
+
+        figure = self.record["id"].rsplit(".", 1)[0]
+        data = {"image/png": base64.b64encode(self.png.read_bytes()).decode("ascii"), "text/plain": f"<figure {figure}>"}
+        return data, {"collabgov": {"figure": figure}}
 
 
 def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str, source: str, inputs: list[Path | str]) -> SavedFigure:

@@ -1,4 +1,4 @@
-"""Assemble the report as HTML fragments that the report notebook displays, one per cell.
+"""Assemble the report, in the study's own order, as HTML fragments the report notebook displays.
 
 Every number shown comes from the site's data through the functions of this package; the site's
 own narrative (``data/<site>/text/<lang>/<section>.md``) refers to them by placeholders such as
@@ -11,19 +11,22 @@ import base64
 import html
 import json
 import re
-from pathlib import Path
 
 from markdown_it import MarkdownIt
 
 from . import cases as case_stats
+from . import claims as claim_checks
 from . import coding
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
-from .i18n import integer, interval, label, number, p_value, percent, signed
-
+from .i18n import LANGUAGES, integer, interval, label, number, p_value, percent, signed
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+
+# The study's structure; each entry is one top-level heading of the report, in order.
+SECTIONS = ["abstrak", "abstract", "background", "theory", "method", "results", "conclusions",
+            "recommendations", "references", "appendix_claims", "appendix_codebook", "appendix_provenance"]
 
 
 class Fragment(str):
@@ -46,17 +49,81 @@ class Report:
         self.comparisons = case_stats.compare_years(self.case_table)
         self.coded = coding.load_coded_data(ctx.data_dir, ctx.lang)
         self.stages = self.coded.codebook.stages
-        self.facts = case_facts(ctx, self.case_table, self.summary, self.comparisons) | coding_facts(self.coded, ctx.lang)
+        self.claims = claim_checks.check_claims(ctx, self.case_table, self.coded)
+        self.facts = {lang: self._facts(lang) for lang in LANGUAGES}
         # Numbering follows the order in which tables and figures appear in the report.
-        self.tables = ["cases", "case_intervals", "case_comparison", "segments_per_stage"] + [f"findings_{s}" for s in self.stages]
+        self.tables = (["cases", "case_intervals", "case_comparison", "stages", "informants", "segments_per_stage"]
+                       + [f"findings_{s}" for s in self.stages] + ["claims", "codebook", "parameters", "inputs", "versions"])
         self.figures = ["trend", "process", "stage_counts", "actor_stage", "triangulation"] + [f"stage_{s}" for s in self.stages]
 
-    # --- numbering -----------------------------------------------------------------------
+    def _facts(self, lang: str) -> dict[str, str]:
+        ctx = self.ctx
+        facts = case_facts(ctx, self.case_table, self.summary, lang) | coding_facts(self.coded, lang)
+        counts = {v: sum(c.verdict == v for c in self.claims) for v in claim_checks.VERDICTS}
+        facts |= {f"claims_{v}": integer(n, lang) for v, n in counts.items()}
+        facts["claims_total"] = integer(len(self.claims), lang)
+        return facts
+
+    # --- numbering and building blocks ----------------------------------------------------
     def ref(self, kind: str, key: str) -> str:
         order = self.tables if kind == "table" else self.figures
         return f"{label('report.' + kind, self.lang)} {order.index(key) + 1}"
 
-    # --- pieces --------------------------------------------------------------------------
+    def t(self, key: str, **values) -> str:
+        return label(f"report.{key}", self.lang, **values)
+
+    def heading(self, key: str, level: int = 2, lang: str | None = None) -> str:
+        return f"<h{level} id='{esc(key)}'>{esc(label('report.sections.' + key, lang or self.lang))}</h{level}>"
+
+    def text(self, section: str, lang: str | None = None) -> str:
+        """The site's narrative for ``section`` (in ``lang``, by default the report's), placeholders filled in."""
+        lang = lang or self.lang
+        path = self.ctx.data_dir / "text" / lang / f"{section}.md"
+        if not path.is_file():
+            raise DataError([Problem(display_path(path), None, None, "file not found: each report section needs its text in each language")])
+        source = path.read_text("utf-8-sig")
+        facts, problems = self.facts[lang], []
+
+        def fill(match: re.Match) -> str:
+            key = match.group(1)
+            if key.startswith(("table:", "figure:")):
+                kind, name = key.split(":", 1)
+                if name in (self.tables if kind == "table" else self.figures):
+                    order = self.tables if kind == "table" else self.figures
+                    return f"{label('report.' + kind, lang)} {order.index(name) + 1}"
+            elif key in facts:
+                return facts[key]
+            line = source[: match.start()].count("\n") + 1
+            problems.append(Problem(display_path(path), line, key, f"unknown placeholder; known: {', '.join(sorted(facts))}"))
+            return ""
+
+        filled = _PLACEHOLDER.sub(fill, source)
+        if problems:
+            raise DataError(problems)
+        return f"<div class='narrative' lang='{lang}'>{_MARKDOWN.render(filled)}</div>"
+
+    def table(self, key: str, head: list[str], rows: list[list[str]], title: str, source: str, numeric_from: int = 1,
+              widths: list[int] | None = None) -> str:
+        """A numbered table: title above, source below; ``widths`` (percent) fix the columns of text-heavy tables."""
+        cells = "".join(f"<th scope='col'>{esc(h)}</th>" for h in head)
+        cols = "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>" if widths else ""
+        body = "".join("<tr>" + "".join(f"<td class='{'num' if i >= numeric_from else 'txt'}'>{esc(v)}</td>" for i, v in enumerate(row)) + "</tr>"
+                       for row in rows)
+        return (f"<div class='table-block' id='table-{esc(key)}'><table class='{'fixed' if widths else 'auto'}'>"
+                f"<caption>{esc(self.ref('table', key))}. {esc(title)}</caption>{cols}"
+                f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+                f"<p class='source'>{esc(label('report.source', self.lang))}: {esc(source)}</p></div>")
+
+    def figure(self, key: str) -> str:
+        """A figure saved by an analysis notebook, embedded as PNG with its alt text and caption below."""
+        folder = self.ctx.figures_dir
+        record = json.loads((folder / f"{key}.{self.lang}.json").read_text("utf-8"))
+        data = base64.b64encode((folder / f"{key}.{self.lang}.png").read_bytes()).decode("ascii")
+        return (f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(record['alt'])}'/>"
+                f"<figcaption>{esc(self.ref('figure', key))}. {esc(record['caption'])} "
+                f"{esc(label('report.source', self.lang))}: {esc(record['source'])}</figcaption></figure>")
+
+    # --- the report, section by section -----------------------------------------------------
     def title(self) -> Fragment:
         c = self.ctx
         lines = [f"<h1>{esc(self.t('title', kecamatan=c.kecamatan))}</h1>",
@@ -64,68 +131,52 @@ class Report:
         if c.synthetic:
             lines.append(f"<p class='synthetic'>{esc(self.t('synthetic_banner'))}</p>")
         lines.append(f"<p class='study'>{esc(self.t('based_on'))} {esc(c.study['citation'])}</p>")
+        lines.append(f"<p class='study'>{esc(self.t('coded_note'))}</p>")
         return Fragment("<header class='title-block'>" + "".join(lines) + "</header>")
 
-    def heading(self, key: str, level: int = 2) -> Fragment:
-        return Fragment(f"<h{level} id='{esc(key)}'>{esc(self.t('sections.' + key))}</h{level}>")
+    def abstracts(self) -> Fragment:
+        """Abstrak (Indonesian) and Abstract (English), in both reports, as in the study."""
+        return Fragment(self.heading("abstrak", lang="id") + self.text("abstract", "id")
+                        + self.heading("abstract", lang="en") + self.text("abstract", "en"))
 
-    def text(self, section: str) -> Fragment:
-        """The site's narrative for ``section`` in the report language, placeholders filled in."""
-        path = self.ctx.data_dir / "text" / self.lang / f"{section}.md"
-        if not path.is_file():
-            raise DataError([Problem(display_path(path), None, None, "file not found: each report section needs its text in each language")])
-        source = path.read_text("utf-8-sig")
-        problems = []
+    def background(self) -> Fragment:
+        return Fragment(self.heading("background") + self.text("background") + self.case_table_block()
+                        + self.text("background_cases") + self.case_intervals_block() + self.case_comparison_block()
+                        + self.figure("trend"))
 
-        def fill(match: re.Match) -> str:
-            key = match.group(1)
-            if key.startswith(("table:", "figure:")):
-                kind, name = key.split(":", 1)
-                if name in (self.tables if kind == "table" else self.figures):
-                    return self.ref(kind, name)
-            elif key in self.facts:
-                return self.facts[key]
-            line = source[: match.start()].count("\n") + 1
-            problems.append(Problem(display_path(path), line, key, f"unknown placeholder; known: {', '.join(sorted(self.facts))}"))
-            return ""
+    def theory(self) -> Fragment:
+        return Fragment(self.heading("theory") + self.text("theory") + self.stages_block() + self.figure("process"))
 
-        filled = _PLACEHOLDER.sub(fill, source)
-        if problems:
-            raise DataError(problems)
-        return Fragment(f"<div class='narrative'>{_MARKDOWN.render(filled)}</div>")
+    def method(self) -> Fragment:
+        return Fragment(self.heading("method") + self.text("method") + self.informants_block()
+                        + self.heading("coded_data", 3) + self.text("coded_data") + self.segments_per_stage_block()
+                        + self.figure("stage_counts") + self.figure("actor_stage") + self.figure("triangulation"))
 
-    def table(self, key: str, head: list[str], rows: list[list[str]], title: str, source: str, numeric_from: int = 1) -> Fragment:
-        cells = "".join(f"<th scope='col'>{esc(h)}</th>" for h in head)
-        body = []
-        for row in rows:
-            tds = "".join(f"<td class='{'num' if i >= numeric_from else 'txt'}'>{esc(v)}</td>" for i, v in enumerate(row))
-            body.append(f"<tr>{tds}</tr>")
-        return Fragment(
-            f"<div class='table-block' id='table-{esc(key)}'><table>"
-            f"<caption>{esc(self.ref('table', key))}. {esc(title)}</caption>"
-            f"<thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            f"<p class='source'>{esc(label('report.source', self.lang))}: {esc(source)}</p></div>")
+    def results(self) -> Fragment:
+        return Fragment(self.heading("results") + self.text("results") + "".join(self.stage_section(s) for s in self.stages))
 
-    def figure(self, key: str) -> Fragment:
-        """A figure saved by an analysis notebook, embedded as PNG with its alt text and caption."""
-        folder = self.ctx.figures_dir
-        record = json.loads((folder / f"{key}.{self.lang}.json").read_text("utf-8"))
-        data = base64.b64encode((folder / f"{key}.{self.lang}.png").read_bytes()).decode("ascii")
-        return Fragment(
-            f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(record['alt'])}'/>"
-            f"<figcaption>{esc(self.ref('figure', key))}. {esc(record['caption'])} "
-            f"{esc(label('report.source', self.lang))}: {esc(record['source'])}</figcaption></figure>")
+    def conclusions(self) -> Fragment:
+        return Fragment(self.heading("conclusions") + self.text("conclusions"))
 
-    # --- the case table ------------------------------------------------------------------
-    def case_table_block(self) -> Fragment:
-        t = self.case_table
+    def recommendations(self) -> Fragment:
+        return Fragment(self.heading("recommendations") + self.text("recommendations"))
+
+    def references(self) -> Fragment:
+        return Fragment(self.heading("references") + self.text("references"))
+
+    def appendices(self, provenance: dict | None) -> Fragment:
+        return Fragment(self.appendix_claims() + self.appendix_codebook() + self.appendix_provenance(provenance))
+
+    # --- tables ---------------------------------------------------------------------------
+    def case_table_block(self) -> str:
+        t, L = self.case_table, self.lang
         head = [self.t("col.year"), self.t("col.cases"), self.t("col.suspects")]
-        rows = [[str(y), integer(c, self.lang), integer(s, self.lang)] for y, c, s in zip(t["year"], t["cases"], t["suspects"])]
-        rows.append([self.t("col.total"), self.facts["cases_total"], self.facts["suspects_total"]])
+        rows = [[str(y), integer(c, L), integer(s, L)] for y, c, s in zip(t["year"], t["cases"], t["suspects"])]
+        rows.append([self.t("col.total"), self.facts[L]["cases_total"], self.facts[L]["suspects_total"]])
         sources = "; ".join(dict.fromkeys(t["source"]))
         return self.table("cases", head, rows, self.t("tables.cases", kecamatan=self.ctx.kecamatan, period=self.ctx.period), sources)
 
-    def case_intervals_block(self) -> Fragment:
+    def case_intervals_block(self) -> str:
         L = self.lang
         head = [self.t("col.year"), self.t("col.cases"), self.t("col.ci95"), self.t("col.suspects"), self.t("col.ci95"),
                 self.t("col.suspects_per_case")]
@@ -134,7 +185,7 @@ class Report:
                 for _, r in self.summary.iterrows()]
         return self.table("case_intervals", head, rows, self.t("tables.case_intervals"), self.t("stats_source"))
 
-    def case_comparison_block(self) -> Fragment:
+    def case_comparison_block(self) -> str:
         L = self.lang
         head = [self.t("col.measure"), self.t("col.years"), self.t("col.change"), self.t("col.change_pct"),
                 self.t("col.rate_ratio"), self.t("col.ci95"), "p", self.t("col.needed")]
@@ -147,8 +198,21 @@ class Report:
                          p_value(c.p_value, L), needed])
         return self.table("case_comparison", head, rows, self.t("tables.case_comparison"), self.t("stats_source"))
 
-    # --- the coded findings --------------------------------------------------------------
-    def segments_per_stage_block(self) -> Fragment:
+    def stages_block(self) -> str:
+        L, book = self.lang, self.coded.codebook
+        head = [self.t("col.number"), self.t("col.stage"), self.t("col.definition"), self.t("col.subcodes")]
+        rows = [[str(i), book.label(s, L), book.codes.at[s, f"definition_{L}"] or "",
+                 ", ".join(book.label(c, L) for c in book.subcodes(s)) or "–"] for i, s in enumerate(self.stages, 1)]
+        return self.table("stages", head, rows, self.t("tables.stages"), self.t("codebook_source"), numeric_from=99, widths=[6, 20, 44, 30])
+
+    def informants_block(self) -> str:
+        L = self.lang
+        head = [self.t("col.informant"), self.t("col.role"), self.t("col.role_status"), self.t("col.basis")]
+        rows = [[r["informant_id"], r[f"role_{L}"] or "–", self.t("role_status." + r["role_status"]), r[f"basis_{L}"] or ""]
+                for _, r in self.coded.informants.iterrows()]
+        return self.table("informants", head, rows, self.t("tables.informants"), self.t("informants_source"), numeric_from=99, widths=[10, 16, 18, 56])
+
+    def segments_per_stage_block(self) -> str:
         L = self.lang
         table = coding.segments_per_stage(self.coded, L)
         head = [self.t("col.stage"), self.t("col.segments"), self.t("col.share"), self.t("col.findings")]
@@ -156,63 +220,93 @@ class Report:
         rows.append([self.t("col.total"), integer(table["segments"].sum(), L), percent(1.0, L, 0, sign=False), integer(table["findings"].sum(), L)])
         return self.table("segments_per_stage", head, rows, self.t("tables.segments_per_stage"), self.t("coding_source"))
 
-    def stage_section(self, stage: str) -> Fragment:
+    def stage_section(self, stage: str) -> str:
         """One stage: heading, a sentence of counts, the site's text if any, findings table, figure."""
         L, book = self.lang, self.coded.codebook
         name = book.label(stage, L)
         table = coding.findings(self.coded, stage, L)
         kinds = table["statement"].value_counts()
-        parts = [f"<h3 id='stage-{esc(stage)}'>{esc(name)}</h3>",
-                 f"<p>{esc(self.t('stage_summary', findings=integer(kinds.get('finding', 0), L), conclusions=integer(kinds.get('conclusion', 0), L), framing=integer(kinds.get('framing', 0), L), documents=integer(kinds.get('documentation', 0), L), table=self.ref('table', 'findings_' + stage), figure=self.ref('figure', 'stage_' + stage)))}</p>"]
-        narrative = self.ctx.data_dir / "text" / L / f"stage_{stage}.md"
-        if narrative.is_file():
+        summary = self.t("stage_summary", findings=integer(kinds.get("finding", 0), L), conclusions=integer(kinds.get("conclusion", 0), L),
+                         framing=integer(kinds.get("framing", 0), L), documents=integer(kinds.get("documentation", 0), L),
+                         table=self.ref("table", "findings_" + stage), figure=self.ref("figure", "stage_" + stage))
+        parts = [f"<h3 id='stage-{esc(stage)}'>{esc(name)}</h3>", f"<p>{esc(summary)}</p>"]
+        if (self.ctx.data_dir / "text" / L / f"stage_{stage}.md").is_file():
             parts.append(self.text(f"stage_{stage}"))
         head = [self.t("col.segment"), self.t("col.statement"), self.t("col.codes"), self.t("col.locator"), self.t("col.informant")]
         rows = [[f"{r.segment} ({self.t('kinds.' + r.statement)})", r.text, r.codes, r.locator, r.informant] for r in table.itertuples()]
-        parts.append(self.table(f"findings_{stage}", head, rows, self.t("tables.findings", stage=name), self.t("coding_source"), numeric_from=99))
+        parts.append(self.table(f"findings_{stage}", head, rows, self.t("tables.findings", stage=name), self.t("coding_source"), numeric_from=99, widths=[14, 34, 20, 16, 16]))
         parts.append(self.figure(f"stage_{stage}"))
-        return Fragment("".join(parts))
+        return "".join(parts)
 
-    def t(self, key: str, **values) -> str:
-        return label(f"report.{key}", self.lang, **values)
+    def appendix_claims(self) -> str:
+        head = [self.t("col.claim"), self.t("col.claim_text"), self.t("col.locator"), self.t("col.recomputed"), self.t("col.verdict")]
+        rows = [[c.claim_id, c.claim, c.locator, c.evidence, self.t("claims.verdicts." + c.verdict)] for c in self.claims]
+        return (self.heading("appendix_claims") + f"<p>{esc(self.t('claims_intro'))}</p>"
+                + self.table("claims", head, rows, self.t("tables.claims"), self.t("claims_source"), numeric_from=99, widths=[6, 28, 16, 36, 14]))
+
+    def appendix_codebook(self) -> str:
+        L, book = self.lang, self.coded.codebook
+        head = [self.t("col.code"), self.t("col.family"), self.t("col.parent"), self.t("col.label"), self.t("col.definition")]
+        from .figures import family_label
+
+        rows = [[code, family_label(r["family"], L), r["parent"] if isinstance(r["parent"], str) else "–", r[f"label_{L}"],
+                 r[f"definition_{L}"] if isinstance(r[f"definition_{L}"], str) else ""] for code, r in book.codes.iterrows()]
+        return self.heading("appendix_codebook") + self.table("codebook", head, rows, self.t("tables.codebook"), self.t("codebook_source"), numeric_from=99, widths=[22, 10, 18, 18, 32])
+
+    def appendix_provenance(self, provenance: dict | None) -> str:
+        parts = [self.heading("appendix_provenance")]
+        if not provenance:
+            return "".join(parts) + f"<p>{esc(self.t('no_provenance'))}</p>"
+        commit = provenance.get("commit") or "–"
+        if provenance.get("dirty"):
+            commit += " " + self.t("dirty")
+        parts.append(f"<p>{esc(self.t('provenance_intro', commit=commit, python=provenance.get('python', '–')))}</p>")
+        params = [[key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)]
+                  for key, value in sorted(provenance.get("parameters", {}).items())]
+        parts.append(self.table("parameters", [self.t("col.parameter"), self.t("col.value")], params, self.t("tables.parameters"), self.t("provenance_source"), numeric_from=99, widths=[22, 78]))
+        inputs = [[name, digest] for name, digest in sorted(provenance.get("inputs", {}).items())]
+        parts.append(self.table("inputs", [self.t("col.file"), "SHA-256"], inputs, self.t("tables.inputs"), self.t("provenance_source"), numeric_from=99, widths=[42, 58]))
+        versions = [[name, version] for name, version in sorted(provenance.get("versions", {}).items())]
+        parts.append(self.table("versions", [self.t("col.package"), self.t("col.version")], versions, self.t("tables.versions"), self.t("provenance_source"), numeric_from=99, widths=[50, 50]))
+        return "".join(parts)
 
 
 def coding_facts(data: coding.CodedData, lang: str) -> dict[str, str]:
     """Counts from the coded data that the narrative may cite."""
-    seg = data.segments
-    facts = {
+    seg, book = data.segments, data.codebook
+    unnamed = coding.unnamed_diagram_actors(data)
+    with_findings = sum(1 for s in book.stages if ((seg["stage"] == s) & (seg["statement"] == "finding")).any())
+    return {
         "segments_total": integer(len(seg), lang),
         "findings_total": integer(int((seg["statement"] == "finding").sum()), lang),
         "conclusions_total": integer(int((seg["statement"] == "conclusion").sum()), lang),
         "framing_total": integer(int((seg["statement"] == "framing").sum()), lang),
         "documents_total": integer(len(data.documents), lang),
-        "stages_total": integer(len(data.codebook.stages), lang),
+        "stages_total": integer(len(book.stages), lang),
+        "stages_with_findings": integer(with_findings, lang),
         "informants_total": integer(len(data.informants), lang),
         "unattributed_total": integer(int((seg["informant"] == coding.UNATTRIBUTED).sum()), lang),
-        "codes_total": integer(len(data.codebook.codes), lang),
+        "codes_total": integer(len(book.codes), lang),
+        "diagram_actors_total": integer(len(book.diagram_actors()), lang),
+        "diagram_actors_unnamed": integer(len(unnamed), lang),
+        "actors_without_segments": ", ".join(book.label(a, lang) for a in unnamed) or "–",
     }
-    book = data.codebook
-    used = {c for cell in data.segments["codes"] for c in coding.split_codes(cell)}
-    facts["actors_without_segments"] = ", ".join(book.label(a, lang) for a in book.diagram_actors() if a not in used) or "–"
-    return facts
 
 
-def case_facts(ctx: SiteContext, table, summary, comparisons) -> dict[str, str]:
-    """Every case-table number the narrative may cite, formatted in the report language."""
-    L = ctx.lang
+def case_facts(ctx: SiteContext, table, summary, lang: str) -> dict[str, str]:
+    """Every case-table number the narrative may cite, formatted in ``lang``."""
+    L = lang
     facts = {
         "kecamatan": ctx.kecamatan, "kabupaten": ctx.kabupaten, "provinsi": ctx.provinsi,
         "region_code": ctx.region_code, "period": ctx.period,
         "year_first": str(ctx.years[0]), "year_last": str(ctx.years[-1]),
     }
     tot = case_stats.totals(table)
+    published = ctx.study.get("published_totals") or {}
     for m in case_stats.MEASURES:
         facts[f"{m}_total"] = integer(tot[m], L)
-        published = (ctx.study.get("published_totals") or {}).get(m)
-        if published is not None:
-            facts[f"{m}_total_published"] = integer(published, L)
-            facts[f"{m}_total_check"] = label("report.total_matches" if published == tot[m] else "report.total_differs", L)
-    published = ctx.study.get("published_totals") or {}
+        if m in published:
+            facts[f"{m}_total_published"] = integer(published[m], L)
     if all(m in published for m in case_stats.MEASURES):
         same = all(published[m] == tot[m] for m in case_stats.MEASURES)
         facts["totals_check"] = label("report.total_matches" if same else "report.total_differs", L)
@@ -222,10 +316,9 @@ def case_facts(ctx: SiteContext, table, summary, comparisons) -> dict[str, str]:
             facts[f"{m}_{y}"] = integer(r[m], L)
             facts[f"{m}_{y}_ci"] = interval(r[f"{m}_low"], r[f"{m}_high"], L)
         facts[f"suspects_per_case_{y}"] = number(r["suspects_per_case"], L)
-    first, last = ctx.years[0], ctx.years[-1]
+    first, last = table.iloc[0], table.iloc[-1]
     for m in case_stats.MEASURES:
-        x0 = int(table.loc[table["year"] == first, m].iloc[0])
-        x1 = int(table.loc[table["year"] == last, m].iloc[0])
+        x0, x1 = int(first[m]), int(last[m])
         rr, lo, hi, p = case_stats.rate_ratio_test(x0, x1)
         at_most, at_least = case_stats.significance_bounds(x0)
         facts[f"{m}_change"] = signed(x1 - x0, L)

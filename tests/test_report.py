@@ -1,0 +1,123 @@
+"""The report mirrors the study: section order in every format, numbers from the data, Indonesian
+number formatting, the claims check, and a manifest whose checksums hold."""
+import hashlib
+import json
+import re
+
+import pytest
+import yaml
+
+from collabgov.i18n import catalog, interval, number
+from collabgov.report import SECTIONS
+
+from conftest import text_of
+
+pytestmark = pytest.mark.e2e
+LANGS = ("id", "en")
+
+
+def headings(lang: str) -> list[str]:
+    return [catalog("id" if key == "abstrak" else "en" if key == "abstract" else lang)["report"]["sections"][key] for key in SECTIONS]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_html_sections_follow_the_study(built, lang):
+    html = (built / f"reports/pujud/report.{lang}.html").read_text("utf-8")
+    found = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html)]
+    assert found == headings(lang)
+    stages = re.findall(r"<h3 id=['\"]stage-([^'\"]+)", html)
+    assert stages == ["dialogue", "trust_building", "commitment", "shared_understanding", "intermediate_outcomes"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_docx_opens_with_the_same_headings(built, lang):
+    import docx
+
+    document = docx.Document(str(built / f"reports/pujud/report.{lang}.docx"))
+    found = [p.text.strip() for p in document.paragraphs if p.style.name == "Heading 2"]
+    assert found == headings(lang)
+    assert len(document.tables) >= 10 and len(document.inline_shapes) >= 10
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_pdf_is_a4_with_numbered_pages_and_headings_in_order(built, lang):
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(built / f"reports/pujud/report.{lang}.pdf"))
+    pages = len(reader.pages)
+    assert pages >= 10
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    texts = [page.extract_text() for page in reader.pages]
+    assert f"1 / {pages}" in texts[0] and f"{pages} / {pages}" in texts[-1]
+    flat = " ".join(re.sub(r"\s+", " ", t) for t in texts)
+    position = -1
+    for heading in headings(lang):
+        position = flat.find(heading, position + 1)
+        assert position >= 0, heading
+
+
+def test_numbers_in_the_text_are_the_computed_ones(built, root):
+    from collabgov import cases
+
+    table = cases.load_case_table(root / "data/pujud")
+    rr, lo, hi, p = cases.rate_ratio_test(int(table["cases"].iloc[0]), int(table["cases"].iloc[-1]))
+    for lang in LANGS:
+        text = text_of((built / f"reports/pujud/report.{lang}.html").read_text("utf-8"))
+        assert f"{number(rr, lang)}" in text and interval(lo, hi, lang) in text
+        for _, row in cases.yearly_summary(table).iterrows():
+            assert interval(row["cases_low"], row["cases_high"], lang) in text
+
+
+def test_indonesian_uses_the_decimal_comma(built):
+    body = (built / "reports/pujud/report.id.html").read_text("utf-8")
+    body = re.sub(r"<h2 id=.abstract.*?<h2 id=.background.", "", body, flags=re.S)  # the English abstract, as in the study
+    text = text_of(body.split("appendix_provenance")[0])  # version numbers use points everywhere
+    assert "0,48–2,40" in text and "1,64" in text and "+7,1%" in text
+    assert "0.48" not in text and "1.64" not in text and "7.1%" not in text
+    assert number(1234.5, "id") == "1.234,50" and number(1234.5, "en") == "1,234.50"
+
+
+@pytest.mark.parametrize("lang, verdict, evidence", [
+    ("en", "not supported", "change +1 (+7.1%); rate ratio 1.07 (95% interval 0.48–2.40), p = 1.00; no change in suspects"),
+    ("id", "tidak didukung", "perubahan +1 (+7,1%); rasio laju 1,07 (interval 95% 0,48–2,40), p = 1,00; tersangka tidak berubah"),
+])
+def test_claims_check_on_cases_increased(built, lang, verdict, evidence):
+    html = (built / f"reports/pujud/report.{lang}.html").read_text("utf-8")
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", html) if ">C4<" in r)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+    assert cells[3] == evidence and cells[4] == verdict
+    assert "29" in text_of(html) and "46" in text_of(html)
+
+
+def test_manifest_lists_every_figure_with_its_checksum(built):
+    folder = built / "figures/pujud"
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    listed = set()
+    for fig in manifest["figures"]:
+        assert fig["notebook"] in ("notebooks/01_case_table.ipynb", "notebooks/02_stage_findings.ipynb")
+        assert isinstance(fig["cell"], int) and fig["inputs"]
+        for suffix in ("png", "svg"):
+            path = folder / fig["files"][suffix]["path"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == fig["files"][suffix]["sha256"]
+            listed.add(path.name)
+    on_disk = {p.name for p in folder.iterdir() if p.suffix in (".png", ".svg")}
+    assert on_disk == listed
+    assert manifest["parameters"] == yaml.safe_load((built / "data/pujud/site.yaml").read_text())
+    gallery = (folder / "index.html").read_text("utf-8")
+    assert all(f"href='{f['files']['svg']['path']}'" in gallery for f in manifest["figures"])
+
+
+def test_every_html_image_has_alt_text(built):
+    for lang in LANGS:
+        html = (built / f"reports/pujud/report.{lang}.html").read_text("utf-8")
+        images = re.findall(r"<img [^>]*>", html)
+        assert len(images) >= 10
+        assert all(re.search(r"alt=\"[^\"]{20,}\"", img) for img in images)
+
+
+def test_catalogs_translate_every_key():
+    def keys(node, prefix=""):
+        return {prefix + k for k in node} | {x for k, v in node.items() if isinstance(v, dict) for x in keys(v, f"{prefix}{k}.")}
+
+    assert keys(catalog("id")) == keys(catalog("en"))
