@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 KERNEL := collabgov
 READY  := $(VENV)/.ready
 
-.PHONY: all build check-site setup test lab clean sites
+.PHONY: all build check-site setup test lab clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all
 
 all: build
@@ -34,6 +34,24 @@ test: $(READY)
 
 lab: $(READY)
 	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL)
+
+new-site: $(READY)
+	@test -n "$(KECAMATAN)" -a -n "$(KABUPATEN)" || { echo 'usage: make new-site SITE=<name> KECAMATAN="..." KABUPATEN="..." [YEARS="2023 2024"] [FORMAT=xlsx]' >&2; exit 2; }
+	$(PY) -m collabgov new-site "$(SITE)" --kecamatan "$(KECAMATAN)" --kabupaten "$(KABUPATEN)" --years "$(YEARS)" --format "$(or $(FORMAT),csv)"
+
+validate: check-site $(READY)
+	$(PY) -m collabgov validate "$(SITE)"
+
+import: check-site $(READY)
+	@test -n "$(FROM)" || { echo 'usage: make import SITE=<name> FROM=<file.qdpx|taguette.csv|taguette.xlsx>' >&2; exit 2; }
+	$(PY) -m collabgov import "$(SITE)" "$(FROM)"
+
+compare: $(READY)
+	@test -n "$(SITES)" || { echo 'usage: make compare SITES="pujud sintetis"' >&2; exit 2; }
+	$(PY) -m collabgov compare $(SITES)
+
+templates: $(READY)
+	$(PY) -m collabgov templates
 
 sites:
 	@ls data | while read d; do test -f data/$$d/site.yaml && echo $$d; done

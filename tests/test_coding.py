@@ -88,7 +88,7 @@ def test_duplicate_segment_id(site):
 
 def test_missing_locator(site):
     replace_line(site / "segments.csv", "X3,Transcript B,1,", "X3,,1,")
-    assert problems(site) == [f"{site}/segments.csv:4: section: a value is required here"]
+    assert problems(site) == [f"{site}/segments.csv:4: section: a value is required here: expected text"]
 
 
 def test_bad_informant_reference(site):

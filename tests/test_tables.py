@@ -49,7 +49,7 @@ def test_every_problem_is_listed_with_file_row_and_column(tmp_path):
         f"{tmp_path}/cases.csv:2: suspects: expected a value of at least 0, found '-2'",
         f"{tmp_path}/cases.csv:3: year: duplicate value '2021': it is already in row 2",
         f"{tmp_path}/cases.csv:3: cases: expected a whole number, found 'abc'",
-        f"{tmp_path}/cases.csv:3: source: a value is required here",
+        f"{tmp_path}/cases.csv:3: source: a value is required here: expected text",
     ]
 
 

@@ -51,6 +51,17 @@ def validate(site: Site) -> None:
             problems += exc.problems
     if problems:
         raise DataError(problems)
+    import tempfile
+
+    from .context import SiteContext
+    from .report import Report
+
+    p = site.params
+    with tempfile.TemporaryDirectory() as scratch:
+        ctx = SiteContext(site=site.slug, lang=site.lang, data_dir=site.folder, output_dir=Path(scratch), kecamatan=p["kecamatan"],
+                          kabupaten=p["kabupaten"], provinsi=p["provinsi"], region_code=p["region_code"], years=p["years"],
+                          study=p["study"], languages=site.languages, synthetic=site.synthetic)
+        Report(ctx).check_texts()
 
 
 def check_kernel() -> None:

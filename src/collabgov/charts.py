@@ -37,16 +37,22 @@ def trend(table, ctx: SiteContext):
     caption, alt = figures.describe_trend(summary, ctx)
     fig = figures.case_trend(summary, ctx.lang)
     return figures.save(fig, f"trend.{ctx.lang}", ctx.figures_dir, caption=caption, alt=alt,
-                        source="; ".join(dict.fromkeys(table["source"])), inputs=[ctx.input_file("cases")])
+                        source="; ".join(dict.fromkeys(table["source"])), inputs=[ctx.input_file("cases")],
+                        synthetic=ctx.synthetic)
+
+
+def _note(ctx: SiteContext, key: str) -> str:
+    """The site's own wording (site.yaml ``study.notes``) or the generic label."""
+    return ctx.note(key) or label(f"report.{key}", ctx.lang)
 
 
 def _source(ctx: SiteContext) -> str:
-    return label("report.coding_source", ctx.lang)
+    return _note(ctx, "coding_source")
 
 
 def _save(fig, key: str, ctx: SiteContext, data: coding.CodedData, caption: str, alt: str, source: str | None = None):
     return figures.save(fig, f"{key}.{ctx.lang}", ctx.figures_dir, caption=caption, alt=alt, source=source or _source(ctx),
-                        inputs=sorted(Path(p) for p in data.files.values()))
+                        inputs=sorted(Path(p) for p in data.files.values()), synthetic=ctx.synthetic)
 
 
 @_for_all_languages
@@ -87,7 +93,7 @@ def process(data: coding.CodedData, ctx: SiteContext):
     fig = figures.process_diagram(stages, actors, L)
     return _save(fig, "process", ctx, data, label("report.figures.process_caption", L, n=len(stages)),
                  label("report.figures.process_alt", L, stages=", ".join(stages), actors=", ".join(actors)),
-                 source=label("report.process_source", L))
+                 source=_note(ctx, "process_source"))
 
 
 @_for_all_languages

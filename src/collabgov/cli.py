@@ -1,4 +1,4 @@
-"""Command line: ``python -m collabgov build <site>`` and friends (the Makefile calls these)."""
+"""Command line: ``python -m collabgov <command>`` (the Makefile calls these)."""
 from __future__ import annotations
 
 import argparse
@@ -14,10 +14,24 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("site")
     v = sub.add_parser("validate", help="check a site's data and list every problem")
     v.add_argument("site")
+    n = sub.add_parser("new-site", help="create data/<site>/ from templates")
+    n.add_argument("site")
+    n.add_argument("--kecamatan", required=True)
+    n.add_argument("--kabupaten", required=True)
+    n.add_argument("--years", default="", help="years, e.g. '2023 2024'")
+    n.add_argument("--format", default="csv", choices=["csv", "xlsx"])
+    n.add_argument("--synthetic", action="store_true", help="a made-up site: no lookup, labelled synthetic")
+    i = sub.add_parser("import", help="import coded data from a .qdpx project or a Taguette export")
+    i.add_argument("site")
+    i.add_argument("source")
+    sub.add_parser("templates", help="rewrite templates/ (every table as CSV and XLSX, and the data dictionary)")
+    c = sub.add_parser("compare", help="build a comparison report of several sites")
+    c.add_argument("sites", nargs="+")
     args = parser.parse_args(argv)
 
     from .sites import load_site, project_root
 
+    site = getattr(args, "site", None)
     try:
         root = project_root()
         if args.command == "build":
@@ -29,8 +43,30 @@ def main(argv: list[str] | None = None) -> int:
 
             validate(load_site(root, args.site))
             print(f"site '{args.site}': no problems found")
+        elif args.command == "new-site":
+            from .scaffold import new_site
+
+            years = [int(y) for y in args.years.replace(",", " ").split()] if args.years.strip() else None
+            folder = new_site(root, args.site, args.kecamatan, args.kabupaten, years, args.format, args.synthetic)
+            print(f"created {folder.relative_to(root)}/: fill in its tables and texts, then `make validate SITE={args.site}`")
+        elif args.command == "import":
+            from .importer import import_into_site
+
+            written = import_into_site(root, args.site, args.source)
+            print(f"imported {args.source} into data/{args.site}/: " + ", ".join(p.name for p in written))
+        elif args.command == "templates":
+            from .scaffold import write_templates
+
+            write_templates(root / "templates")
+            print("wrote templates/")
+        elif args.command == "compare":
+            from .compare import build_comparison
+
+            site = " ".join(args.sites)
+            build_comparison(root, args.sites)
     except DataError as exc:
-        print(f"error: the data of site '{args.site}' has {len(exc.problems)} problem(s); nothing was built or changed:", file=sys.stderr)
+        where = f"the data of site '{site}'" if site else "the input"
+        print(f"error: {where} has {len(exc.problems)} problem(s); nothing was built or changed:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2

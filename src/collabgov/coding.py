@@ -68,6 +68,7 @@ class CodedData:
     segments: pd.DataFrame
     documents: pd.DataFrame
     files: dict[str, Path]
+    sources: pd.DataFrame = None  # lengths of source texts (imports from QDA tools)
 
 
 def load_codebook(folder: Path, lang: str = "en") -> Codebook:
@@ -100,7 +101,7 @@ def _check_references(path: str, rows: list[dict], book: Codebook, informants: s
     problems = []
     stages = book.stages
     for n, row in enumerate(rows, start=2):
-        if row["stage"] not in stages:
+        if row["stage"] is not None and row["stage"] not in stages:
             problems.append(Problem(path, n, "stage", f"stage '{row['stage']}' is not in the codebook: expected one of {', '.join(stages)}"))
         for code in split_codes(row.get("codes")):
             if code not in book.codes.index:
@@ -117,7 +118,7 @@ def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
     folder = Path(folder)
     problems: list[Problem] = []
     tables = {}
-    for name, required in (("codebook", True), ("informants", True), ("segments", True), ("documents", False)):
+    for name, required in (("codebook", True), ("informants", True), ("segments", True), ("documents", False), ("sources", False)):
         try:
             tables[name] = load_table(folder, name, lang, required=required)
         except DataError as exc:
@@ -134,7 +135,8 @@ def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
     files = {name: find_table(folder, name) for name in tables if find_table(folder, name)}
     segments = pd.DataFrame(tables["segments"])
     documents = pd.DataFrame(tables["documents"] or [], columns=["document_id", "figure", "stage", "codes", "source", "locator", "title_id", "title_en"])
-    return CodedData(book, pd.DataFrame(tables["informants"]), segments, documents, files)
+    sources = pd.DataFrame(tables["sources"] or [], columns=["source", "characters", "informant"])
+    return CodedData(book, pd.DataFrame(tables["informants"]), segments, documents, files, sources)
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -163,6 +165,8 @@ def code_matrix(data: CodedData, family: str, lang: str, include_documents: bool
     codes = book.of_family(family) if family != "subcode" else [c for s in book.stages for c in book.subcodes(s)]
     matrix = pd.DataFrame(0, index=codes, columns=book.stages)
     for stage, cell in zip(rows["stage"], rows["codes"]):
+        if stage not in matrix.columns:
+            continue
         for code in split_codes(cell):
             if code in matrix.index:
                 matrix.at[code, stage] += 1
@@ -177,7 +181,7 @@ def triangulation(data: CodedData, lang: str) -> pd.DataFrame:
     seg = data.segments[data.segments["statement"] != "framing"]
     out = pd.DataFrame(0, index=book.stages, columns=list(EVIDENCE))
     for stage, evidence in zip(seg["stage"], seg["evidence"]):
-        if evidence in out.columns:
+        if evidence in out.columns and stage in out.index:
             out.at[stage, evidence] += 1
     for stage in data.documents["stage"]:
         out.at[stage, "documentation"] += 1
@@ -240,3 +244,16 @@ def unnamed_diagram_actors(data: CodedData) -> list[str]:
     """Actors of the process diagram that no finding or conclusion names."""
     used = codes_in_statements(data)
     return [a for a in data.codebook.diagram_actors() if a not in used]
+
+
+def code_frequencies(data: CodedData, lang: str) -> pd.DataFrame:
+    """Every code of the codebook with the segments, sources and coders that use it (unmapped codes included)."""
+    book, seg = data.codebook, data.segments
+    rows = []
+    for code in book.codes.index:
+        used = seg[[code in split_codes(cell) or stage == code for cell, stage in zip(seg["codes"], seg["stage"])]]
+        root = book.root(code)
+        rows.append({"code": code, "label": book.label(code, lang), "family": book.family(code),
+                     "stage": book.label(root, lang) if root in book.stages else None,
+                     "segments": len(used), "sources": used["section"].nunique(), "coders": used["coder"].nunique()})
+    return pd.DataFrame(rows, columns=["code", "label", "family", "stage", "segments", "sources", "coders"])

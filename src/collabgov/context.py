@@ -36,6 +36,10 @@ class SiteContext:
     def period(self) -> str:
         return f"{self.years[0]}–{self.years[-1]}" if len(self.years) > 1 else str(self.years[0])
 
+    def note(self, key: str) -> str | None:
+        """The site's own wording for ``key`` in this language (``study.notes.<key>.<lang>`` in site.yaml)."""
+        return ((self.study.get("notes") or {}).get(key) or {}).get(self.lang)
+
     def input_file(self, name: str) -> Path:
         from .tables import find_table
 

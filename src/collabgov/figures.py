@@ -59,9 +59,19 @@ class SavedFigure:
         return data, {"collabgov": {"figure": figure}}
 
 
-def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str, source: str, inputs: list[Path | str]) -> SavedFigure:
-    """Write ``<id>.png`` (300 dpi) and ``<id>.svg`` and a sidecar ``<id>.json`` with provenance."""
+SYNTHETIC_MARK = "SINTETIS / SYNTHETIC"
+
+
+def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str, source: str, inputs: list[Path | str],
+         synthetic: bool = False) -> SavedFigure:
+    """Write ``<id>.png`` (300 dpi) and ``<id>.svg`` and a sidecar ``<id>.json`` with provenance.
+
+    A figure of synthetic data carries the mark on the image itself and in its caption and alt text."""
     out = Path(output_dir)
+    if synthetic:
+        fig.text(0.5, 0.5, SYNTHETIC_MARK, ha="center", va="center", fontsize=22, color="#999999", alpha=0.35,
+                 rotation=20, fontweight="bold", transform=fig.transFigure)
+        caption, alt = f"[{SYNTHETIC_MARK}] {caption}", f"[{SYNTHETIC_MARK}] {alt}"
     out.mkdir(parents=True, exist_ok=True)
     record = {"id": figure_id, "caption": caption, "alt": alt, "source": source, "files": {}, "inputs": {}}
     with plt.rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):

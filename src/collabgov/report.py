@@ -24,6 +24,10 @@ from .i18n import LANGUAGES, integer, interval, label, number, p_value, percent,
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
 
+# The narrative files every site has, in each of its languages (text/<lang>/<name>.md).
+TEXTS = ["abstract", "background", "background_cases", "theory", "method", "coded_data", "results",
+         "conclusions", "recommendations", "references"]
+
 # The study's structure; each entry is one top-level heading of the report, in order.
 SECTIONS = ["abstrak", "abstract", "background", "theory", "method", "results", "conclusions",
             "recommendations", "references", "appendix_claims", "appendix_codebook", "appendix_provenance"]
@@ -50,9 +54,13 @@ class Report:
         self.coded = coding.load_coded_data(ctx.data_dir, ctx.lang)
         self.stages = self.coded.codebook.stages
         self.claims = claim_checks.check_claims(ctx, self.case_table, self.coded)
+        from .agreement import agreement_table
+
+        self.agreement = agreement_table(self.coded, ctx.lang)
         self.facts = {lang: self._facts(lang) for lang in LANGUAGES}
         # Numbering follows the order in which tables and figures appear in the report.
         self.tables = (["cases", "case_intervals", "case_comparison", "stages", "informants", "segments_per_stage"]
+                       + (["agreement"] if len(self.agreement) else [])
                        + [f"findings_{s}" for s in self.stages] + ["claims", "codebook", "parameters", "inputs", "versions"])
         self.figures = ["trend", "process", "stage_counts", "actor_stage", "triangulation"] + [f"stage_{s}" for s in self.stages]
 
@@ -64,6 +72,19 @@ class Report:
         facts["claims_total"] = integer(len(self.claims), lang)
         return facts
 
+    def check_texts(self) -> None:
+        """Render every narrative file in every language, listing each missing file or unknown placeholder."""
+        problems = []
+        for lang in self.ctx.languages:
+            names = TEXTS + [p.stem for p in sorted((self.ctx.data_dir / "text" / lang).glob("stage_*.md"))]
+            for name in names:
+                try:
+                    self.text(name, lang)
+                except DataError as exc:
+                    problems += exc.problems
+        if problems:
+            raise DataError(problems)
+
     # --- numbering and building blocks ----------------------------------------------------
     def ref(self, kind: str, key: str) -> str:
         order = self.tables if kind == "table" else self.figures
@@ -71,6 +92,10 @@ class Report:
 
     def t(self, key: str, **values) -> str:
         return label(f"report.{key}", self.lang, **values)
+
+    def source_of(self, key: str) -> str:
+        """The source line for tables of one kind: the site's own wording, else the generic one."""
+        return self.ctx.note(key) or self.t(key)
 
     def heading(self, key: str, level: int = 2, lang: str | None = None) -> str:
         return f"<h{level} id='{esc(key)}'>{esc(label('report.sections.' + key, lang or self.lang))}</h{level}>"
@@ -131,7 +156,8 @@ class Report:
         if c.synthetic:
             lines.append(f"<p class='synthetic'>{esc(self.t('synthetic_banner'))}</p>")
         lines.append(f"<p class='study'>{esc(self.t('based_on'))} {esc(c.study['citation'])}</p>")
-        lines.append(f"<p class='study'>{esc(self.t('coded_note'))}</p>")
+        if c.note("coded_note"):
+            lines.append(f"<p class='study'>{esc(c.note('coded_note'))}</p>")
         return Fragment("<header class='title-block'>" + "".join(lines) + "</header>")
 
     def abstracts(self) -> Fragment:
@@ -150,6 +176,7 @@ class Report:
     def method(self) -> Fragment:
         return Fragment(self.heading("method") + self.text("method") + self.informants_block()
                         + self.heading("coded_data", 3) + self.text("coded_data") + self.segments_per_stage_block()
+                        + (self.agreement_block() if len(self.agreement) else "")
                         + self.figure("stage_counts") + self.figure("actor_stage") + self.figure("triangulation"))
 
     def results(self) -> Fragment:
@@ -210,7 +237,7 @@ class Report:
         head = [self.t("col.informant"), self.t("col.role"), self.t("col.role_status"), self.t("col.basis")]
         rows = [[r["informant_id"], r[f"role_{L}"] or "–", self.t("role_status." + r["role_status"]), r[f"basis_{L}"] or ""]
                 for _, r in self.coded.informants.iterrows()]
-        return self.table("informants", head, rows, self.t("tables.informants"), self.t("informants_source"), numeric_from=99, widths=[10, 16, 18, 56])
+        return self.table("informants", head, rows, self.t("tables.informants"), self.source_of("informants_source"), numeric_from=99, widths=[10, 16, 18, 56])
 
     def segments_per_stage_block(self) -> str:
         L = self.lang
@@ -218,7 +245,16 @@ class Report:
         head = [self.t("col.stage"), self.t("col.segments"), self.t("col.share"), self.t("col.findings")]
         rows = [[r.label, integer(r.segments, L), percent(r.share, L, 0, sign=False), integer(r.findings, L)] for r in table.itertuples()]
         rows.append([self.t("col.total"), integer(table["segments"].sum(), L), percent(1.0, L, 0, sign=False), integer(table["findings"].sum(), L)])
-        return self.table("segments_per_stage", head, rows, self.t("tables.segments_per_stage"), self.t("coding_source"))
+        return self.table("segments_per_stage", head, rows, self.t("tables.segments_per_stage"), self.source_of("coding_source"))
+
+    def agreement_block(self) -> str:
+        """Agreement between coders per code (characters as units), with Krippendorff's reading of alpha."""
+        L = self.lang
+        head = [self.t("col.code"), self.t("col.units"), "%", "κ", "α", self.t("col.reading")]
+        rows = [[r.label, integer(r.units, L), percent(r.percent_agreement, L, 1, sign=False), number(r.kappa, L),
+                 number(r.alpha, L), self.t("agreement_reading." + r.reading)] for r in self.agreement.itertuples()]
+        return (f"<p>{esc(self.t('agreement_intro', coders=integer(int(self.agreement['coders'].iloc[0]), L)))}</p>"
+                + self.table("agreement", head, rows, self.t("tables.agreement"), self.t("agreement_source")))
 
     def stage_section(self, stage: str) -> str:
         """One stage: heading, a sentence of counts, the site's text if any, findings table, figure."""
@@ -234,7 +270,7 @@ class Report:
             parts.append(self.text(f"stage_{stage}"))
         head = [self.t("col.segment"), self.t("col.statement"), self.t("col.codes"), self.t("col.locator"), self.t("col.informant")]
         rows = [[f"{r.segment} ({self.t('kinds.' + r.statement)})", r.text, r.codes, r.locator, r.informant] for r in table.itertuples()]
-        parts.append(self.table(f"findings_{stage}", head, rows, self.t("tables.findings", stage=name), self.t("coding_source"), numeric_from=99, widths=[14, 34, 20, 16, 16]))
+        parts.append(self.table(f"findings_{stage}", head, rows, self.t("tables.findings", stage=name), self.source_of("coding_source"), numeric_from=99, widths=[14, 34, 20, 16, 16]))
         parts.append(self.figure(f"stage_{stage}"))
         return "".join(parts)
 

@@ -38,12 +38,12 @@ class RawTable:
 
 
 def find_table(folder: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.xlsx``, ...)."""
-    for suffix in TABLE_SUFFIXES:
-        p = folder / f"{name}{suffix}"
-        if p.is_file():
-            return p
-    return None
+    """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.xlsx``, ...); two of them is an error."""
+    found = [folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+    if len(found) > 1:
+        raise DataError([Problem(display_path(found[1]), None, None,
+                                 f"{found[0].name} and {found[1].name} both exist: keep only the one you filled in")])
+    return found[0] if found else None
 
 
 def _decode(data: bytes) -> str:
@@ -127,6 +127,7 @@ def _normalise_number(cell: str) -> str:
 
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$|^\d{1,3}(,\d{3})+$")
 _BOOLEAN = {"true": True, "false": False, "yes": True, "no": False, "ya": True, "tidak": False, "1": True, "0": False}
 
 
@@ -135,6 +136,8 @@ def parse_cell(cell: str, kind: str):
     if cell == "":
         return None
     if kind == "integer":
+        if _THOUSANDS.match(cell):  # 1.596 or 1,596 as a spreadsheet may show a whole number
+            cell = re.sub(r"[.,]", "", cell)
         if not _INTEGER.match(cell):
             raise ValueError(cell)
         return int(cell)
@@ -212,7 +215,7 @@ def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[di
                 value = None
             else:
                 if value is None and f.get("constraints", {}).get("required"):
-                    problems.append(Problem(shown, n, f["name"], message("required", lang)))
+                    problems.append(Problem(shown, n, f["name"], message("required_typed", lang, expected=message(f"type_{f['type']}", lang))))
             typed[f["name"]].append(value)
 
     frame = pd.DataFrame({f["name"]: pd.array(typed[f["name"]], dtype=_PANDAS_DTYPE[f["type"]]) for f in fields})

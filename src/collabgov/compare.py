@@ -1,0 +1,158 @@
+"""Compare sites: cases and suspects per year side by side (with exact intervals) and stage profiles."""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import cases as case_stats
+from . import coding, figures
+from .errors import UsageError
+from .i18n import integer, interval, label, percent
+from .report import Fragment, esc
+from .sites import load_site
+
+
+def case_panel(sites: list) -> pd.DataFrame:
+    frames = []
+    for site in sites:
+        table = case_stats.yearly_summary(case_stats.load_case_table(site.folder, site.lang, site.params["years"]))
+        table.insert(0, "site", site.slug)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def stage_profiles(sites: list, lang: str) -> pd.DataFrame:
+    """Share of coded statements per stage for each site (stages by their label in ``lang``)."""
+    rows = []
+    for site in sites:
+        table = coding.segments_per_stage(coding.load_coded_data(site.folder, site.lang), lang)
+        for r in table.itertuples():
+            rows.append({"site": site.slug, "stage": r.label, "segments": r.segments, "share": r.share})
+    return pd.DataFrame(rows, columns=["site", "stage", "segments", "share"])
+
+
+def site_name(site, lang: str) -> str:
+    name = f"{site.params['kecamatan']} ({site.slug})"
+    return name + (" – " + label("compare.synthetic", lang) if site.synthetic else "")
+
+
+def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
+    with figures.style():
+        fig, axes = figures.plt.subplots(1, 2, figsize=(6.3, 3.2), sharey=False)
+        for ax, measure in zip(axes, case_stats.MEASURES):
+            for i, (site, part) in enumerate(panel.groupby("site", sort=False)):
+                x = part["year"] + (i - (panel["site"].nunique() - 1) / 2) * 0.12
+                y = part[measure]
+                ax.errorbar(x, y, yerr=[y - part[f"{measure}_low"], part[f"{measure}_high"] - y], marker=figures.MARKERS[i],
+                            linestyle=figures.LINESTYLES[i % 4], color=figures.PALETTE[i % 8], capsize=3, label=names[site])
+            years = sorted(panel["year"].unique())
+            ax.set_xticks(years, [str(y) for y in years])
+            ax.set_title(label(f"figure.{measure}", lang), loc="left")
+            ax.set_xlabel(label("figure.year", lang))
+            ax.set_ylim(0, None)
+        axes[0].set_ylabel(label("figure.count", lang))
+        axes[0].legend(loc="lower left", fontsize=7)
+        return fig
+
+
+def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
+    import textwrap
+
+    with figures.style():
+        stages = list(dict.fromkeys(profiles["stage"]))
+        sites = list(dict.fromkeys(profiles["site"]))
+        fig, ax = figures.plt.subplots(figsize=(6.3, 0.5 * len(stages) + 1.4))
+        height = 0.8 / len(sites)
+        hatches = ["", "///", "...", "xxx"]
+        for i, site in enumerate(sites):
+            part = profiles[profiles["site"] == site].set_index("stage").reindex(stages)
+            y = [len(stages) - 1 - k - 0.4 + height * (i + 0.5) for k in range(len(stages))]
+            ax.barh(y, part["share"].fillna(0) * 100, height=height, color=figures.PALETTE[i % 8], hatch=hatches[i % 4],
+                    edgecolor="black", linewidth=0.5, label=names[site])
+        ax.set_yticks(range(len(stages)), [textwrap.fill(s, 24) for s in stages][::-1])
+        ax.set_xlabel(label("compare.share_axis", lang))
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="lower right", fontsize=7)
+        return fig
+
+
+def _embed(fig, key: str, folder: Path, caption: str, alt: str, number: int, lang: str, synthetic: bool) -> str:
+    saved = figures.save(fig, key, folder, caption=caption, alt=alt, source=label("compare.source", lang), inputs=[], synthetic=synthetic)
+    caption, alt = saved.record["caption"], saved.record["alt"]
+    data = base64.b64encode(saved.png.read_bytes()).decode("ascii")
+    return (f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(alt)}'/>"
+            f"<figcaption>{esc(label('report.figure', lang))} {number}. {esc(caption)}</figcaption></figure>")
+
+
+def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Path) -> Fragment:
+    """The whole comparison as one HTML fragment (the comparison notebook displays it)."""
+    sites = [load_site(root, s) for s in slugs]
+    names = {s.slug: site_name(s, lang) for s in sites}
+    panel = case_panel(sites)
+    profiles = stage_profiles(sites, lang)
+    t = lambda k, **v: label(f"compare.{k}", lang, **v)  # noqa: E731
+    head = [t("site"), label("report.col.year", lang), label("report.col.cases", lang), label("report.col.ci95", lang),
+            label("report.col.suspects", lang), label("report.col.ci95", lang)]
+    body = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (names[r.site], r.year, integer(r.cases, lang),
+                   interval(r.cases_low, r.cases_high, lang), integer(r.suspects, lang), interval(r.suspects_low, r.suspects_high, lang))) + "</tr>"
+                   for r in panel.itertuples())
+    stage_head = [t("site")] + list(dict.fromkeys(profiles["stage"]))
+    pivot = profiles.pivot_table(index="site", columns="stage", values="share", sort=False).reindex(columns=stage_head[1:])
+    stage_body = "".join("<tr><td>" + esc(names[s]) + "</td>" + "".join(f"<td>{esc(percent(v, lang, 0, sign=False) if v == v else '–')}</td>" for v in row) + "</tr>"
+                         for s, row in pivot.iterrows())
+    synthetic = [names[s.slug] for s in sites if s.synthetic]
+    parts = [f"<h1>{esc(t('title'))}</h1>", f"<p class='subtitle'>{esc(', '.join(names.values()))}</p>"]
+    if synthetic:
+        parts.append(f"<p class='synthetic'>{esc(t('synthetic_banner', sites=', '.join(synthetic)))}</p>")
+    parts += [f"<h2>{esc(t('cases_heading'))}</h2>",
+              f"<div class='table-block'><table><caption>{esc(label('report.table', lang))} 1. {esc(t('cases_table'))}</caption><thead><tr>"
+              + "".join(f"<th>{esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{body}</tbody></table>"
+              f"<p class='source'>{esc(label('report.source', lang))}: {esc(t('source'))}</p></div>",
+              _embed(cases_figure(panel, names, lang), f"compare_cases.{lang}", figures_dir, t("cases_caption"), t("cases_alt"), 1, lang, bool(synthetic)),
+              f"<h2>{esc(t('stages_heading'))}</h2>",
+              f"<div class='table-block'><table><caption>{esc(label('report.table', lang))} 2. {esc(t('stages_table'))}</caption><thead><tr>"
+              + "".join(f"<th>{esc(h)}</th>" for h in stage_head) + f"</tr></thead><tbody>{stage_body}</tbody></table>"
+              f"<p class='source'>{esc(label('report.source', lang))}: {esc(t('source'))}</p></div>",
+              _embed(profile_figure(profiles, names, lang), f"compare_stages.{lang}", figures_dir, t("stages_caption"), t("stages_alt"), 2, lang, bool(synthetic))]
+    return Fragment("".join(parts))
+
+
+def build_comparison(root: Path, slugs: list[str]) -> Path:
+    """Run the comparison notebook for each language and publish ``reports/compare-<a>-<b>/``."""
+    import papermill
+
+    from .build import KERNEL, check_kernel, export_html, log, validate
+
+    if len(slugs) < 2:
+        raise UsageError("compare needs at least two sites, e.g. make compare SITES=\"pujud sintetis\"")
+    sites = [load_site(root, s) for s in slugs]
+    for site in sites:
+        validate(site)
+    check_kernel()
+    name = "compare-" + "-".join(slugs)
+    work = root / "build" / f"{name}.tmp"
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "executed").mkdir(parents=True)
+    for lang in ("id", "en"):
+        start = time.perf_counter()
+        executed = work / "executed" / f"compare.{lang}.ipynb"
+        papermill.execute_notebook(str(root / "notebooks" / "compare.ipynb"), str(executed),
+                                   parameters={"sites": slugs, "lang": lang, "root": str(root), "output_dir": str(work)}, kernel_name=KERNEL,
+                                   cwd=str(root / "notebooks"), progress_bar=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        export_html(executed, work / f"comparison.{lang}.html", lang, " / ".join(s.params["kecamatan"] for s in sites))
+        log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
+    target = root / "reports" / name
+    old = target.with_name(f".{name}.old")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(work, target)
+    if old.exists():
+        shutil.rmtree(old)
+    log(f"wrote reports/{name}/comparison.id.html and comparison.en.html")
+    return target

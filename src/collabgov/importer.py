@@ -1,0 +1,28 @@
+"""``make import``: read a QDA file, write the site's coded tables, and keep them only if they validate."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import qda
+from .sites import load_site
+
+
+def import_into_site(root: Path, slug: str, source: str | Path) -> list[Path]:
+    site = load_site(root, slug)
+    imported = qda.read_any(Path(source), site.lang)
+    with tempfile.TemporaryDirectory(dir=root / "data", prefix=f".{slug}.import-") as scratch:
+        staging = Path(scratch) / slug
+        shutil.copytree(site.folder, staging)
+        tables = qda.site_tables(imported, staging, site.lang)
+        written = qda.write_site_tables(staging, tables)
+        from .coding import load_coded_data
+
+        load_coded_data(staging, site.lang)  # the imported tables must validate before they replace anything
+        for path in written:
+            for stale in (site.folder / f"{path.stem}.xlsx",):
+                if stale.exists():
+                    stale.unlink()
+            shutil.copy2(path, site.folder / path.name)
+    return [site.folder / p.name for p in written]

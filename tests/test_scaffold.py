@@ -1,0 +1,96 @@
+"""A student's path: a new site from templates, spreadsheets as people write them, clear errors."""
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from collabgov.build import validate
+from collabgov.errors import DataError, UsageError
+from collabgov.scaffold import TABLES, lookup_region, new_site
+from collabgov.sites import load_site
+from collabgov.tables import read_table, schema_descriptor
+
+from conftest import ROOT, write
+
+
+def test_region_lookup_fills_code_and_province():
+    assert lookup_region("pujud", "Rokan Hilir") == {"kecamatan": "Pujud", "kabupaten": "Rokan Hilir", "provinsi": "Riau",
+                                                     "region_code": "14.07.08"}
+
+
+def test_unknown_kecamatan_gets_the_closest_matches():
+    with pytest.raises(UsageError, match=r"unknown kecamatan 'Pujd'.*closest: Pujud"):
+        lookup_region("Pujd", "Kabupaten Rokan Hilir")
+    with pytest.raises(UsageError, match=r"unknown kabupaten/kota 'Rokan Hilr'.*Kabupaten Rokan Hilir"):
+        lookup_region("Pujud", "Rokan Hilr")
+
+
+@pytest.mark.parametrize("slug", ["../x", "Bad Name", "a/b", ".hidden"])
+def test_new_site_refuses_unsafe_names(tmp_path, slug):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(UsageError, match="not allowed"):
+        new_site(tmp_path, slug, "Pujud", "Rokan Hilir")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_new_site_from_templates_then_filled_validates(tmp_path, fmt):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "Makefile").write_text("")
+    folder = new_site(tmp_path, "bangko", "Bangko", "Rokan Hilir", [2023, 2024], fmt)
+    site = load_site(tmp_path, "bangko")
+    assert site.params["region_code"] == "14.07.02" and site.params["provinsi"] == "Riau"
+    assert '"14.07.02"' in (folder / "site.yaml").read_text()
+    for table in TABLES:
+        header = read_table(folder / f"{table}.{fmt}").header
+        assert header == [f["name"] for f in schema_descriptor(table)["fields"]]
+    with pytest.raises(DataError) as exc:  # counts are still empty: every one is listed
+        validate(site)
+    assert len(exc.value.problems) == 6 and all("wajib diisi" in str(p) for p in exc.value.problems)
+
+
+def test_templates_folder_matches_the_schemas():
+    for table in TABLES:
+        names = [f["name"] for f in schema_descriptor(table)["fields"]]
+        for suffix in ("csv", "xlsx"):
+            assert read_table(ROOT / "templates" / f"{table}.{suffix}").header == names, (table, suffix)
+    dictionary = (ROOT / "templates" / "DATA_DICTIONARY.md").read_text()
+    assert all(f"`{table}.csv`" in dictionary for table in TABLES)
+
+
+def test_a_broken_spreadsheet_lists_every_error_and_changes_nothing(sandbox):
+    import openpyxl
+
+    folder = sandbox / "data" / "pujud"
+    reports = write(sandbox / "reports" / "pujud" / "report.id.html", "earlier report")
+    (folder / "cases.csv").unlink()
+    wb = openpyxl.Workbook()
+    for row in [["year", "cases", "suspects", "source", "comment"], [2021, "empat belas", -3, None, "x"], [2021, 15, 23, "P", ""],
+                [None, None, None, None, None]]:
+        wb.active.append(row)
+    wb.save(folder / "cases.xlsx")
+    write(folder / "segments.csv", (folder / "segments.csv").read_text().replace("S02,", "S01,").replace(",dialogue,,unattributed", ",dialog,,unattributed"))
+    env = {"COLLABGOV_ROOT": str(sandbox), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "collabgov", "build", "pujud"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert "data/pujud/cases.xlsx:1: comment: kolom tidak dikenal; kolom yang diharapkan hanya: year, cases, suspects, source" in result.stderr
+    assert any("segments.csv:3: segment_id: nilai ganda 'S01'" in line for line in lines)
+    assert reports.read_text() == "earlier report"
+    fixed = [["year", "cases", "suspects", "source"], [2021, "empat belas", -3, None], [2021, 15, 23, "P"]]
+    wb = openpyxl.Workbook()
+    for row in fixed:
+        wb.active.append(row)
+    wb.save(folder / "cases.xlsx")
+    result = subprocess.run([sys.executable, "-m", "collabgov", "validate", "pujud"], capture_output=True, text=True, env=env, timeout=300)
+    for expected in ("cases.xlsx:2: cases: seharusnya bilangan bulat, tertulis 'empat belas'",
+                     "cases.xlsx:2: suspects: seharusnya paling kecil 0, tertulis '-3'",
+                     "cases.xlsx:2: source: sel ini wajib diisi: seharusnya teks",
+                     "cases.xlsx:3: year: nilai ganda '2021': sudah ada di baris 2"):
+        assert expected in result.stderr, expected
+
+
+def test_csv_and_xlsx_of_one_table_is_an_error(sandbox):
+    shutil.copy(ROOT / "templates" / "cases.xlsx", sandbox / "data/pujud/cases.xlsx")
+    with pytest.raises(DataError, match="cases.csv and cases.xlsx both exist"):
+        validate(load_site(sandbox, "pujud"))
