@@ -3,10 +3,11 @@ SITE   ?= pujud
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
 KERNEL := collabgov
 READY  := $(VENV)/.ready
 
-.PHONY: all build check-site setup test lab clean sites new-site validate import compare templates
+.PHONY: all all-sites verify bench build check-site setup test lab clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all
 
 all: build
@@ -27,7 +28,16 @@ $(READY): pyproject.toml requirements.lock
 setup: $(READY)
 
 build: check-site $(READY)
-	$(PY) -m collabgov build $(SITE)
+	$(PY) -m collabgov build "$(SITE)" --jobs $(JOBS)
+
+all-sites: $(READY)
+	$(PY) -m collabgov build --all --jobs $(JOBS)
+
+verify: check-site $(READY)
+	$(PY) -m collabgov verify "$(SITE)"
+
+bench: $(READY)
+	$(PY) -m collabgov.bench
 
 test: $(READY)
 	$(PY) -m pytest -q

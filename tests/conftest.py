@@ -30,12 +30,13 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
     """The Pujud site built once, through papermill, into a temporary copy of the compendium."""
-    from collabgov.build import build
+    from collabgov.build import build_sites
 
     root = tmp_path_factory.mktemp("compendium")
     for name in ("notebooks", "data"):
         shutil.copytree(ROOT / name, root / name)
-    build(root, "pujud")
+    (root / "Makefile").write_text("# sandbox\n")
+    assert build_sites(root, ["pujud", "sintetis"], jobs=2) == []
     return root
 
 

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, built):
-    root = built  # the session's built copy: Pujud is already there, for the comparison
+    root = built  # the session's built copy, with Pujud and the synthetic site
     import_into_site(root, "sintetis", root / "data/sintetis/import/wawancara-sintetis.qdpx")
-    build(root, "sintetis")
+    build(root, "sintetis")  # the re-imported tables are the committed ones: nothing to rerun
     return root
 
 

@@ -2,15 +2,23 @@
 and move the outputs into ``figures/<site>/`` and ``reports/<site>/`` only when all of it worked."""
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
 import shutil
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
+
+
+class BuildFailed(Exception):
+    """A notebook or an export failed; the message says which and where its partial output is."""
 from .sites import Site, load_site, notebook_parameters
 
 KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
@@ -18,19 +26,23 @@ KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
 
 @dataclass(frozen=True)
 class Step:
-    """One papermill run of one notebook (in one language), and what it waits for."""
+    """One papermill run of one notebook (in one language): what it reads and what it waits for."""
 
     name: str
     notebook: str
     lang: str
+    tables: tuple[str, ...] = ()  # the site's tables it reads; () with ``exports`` means every file of the site
     after: tuple[str, ...] = field(default=())
-    exports: bool = False  # True for the report: exported to HTML afterwards
+    exports: bool = False  # True for the report: exported to HTML, PDF and DOCX afterwards
+
+
+CODED_TABLES = ("codebook", "informants", "segments", "documents", "sources")
 
 
 def plan(site: Site) -> list[Step]:
-    """The site's notebooks in an order that respects their dependencies."""
-    steps = [Step("01_case_table", "01_case_table.ipynb", site.lang),
-             Step("02_stage_findings", "02_stage_findings.ipynb", site.lang)]
+    """The site's notebooks and the order their dependencies allow; independent steps may run at once."""
+    steps = [Step("01_case_table", "01_case_table.ipynb", site.lang, ("cases",)),
+             Step("02_stage_findings", "02_stage_findings.ipynb", site.lang, CODED_TABLES)]
     analysis = tuple(s.name for s in steps)
     steps += [Step(f"report.{lang}", "report.ipynb", lang, after=analysis, exports=True) for lang in site.languages]
     return steps
@@ -76,6 +88,7 @@ def log(text: str) -> None:
 
 
 def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
+    """Execute one step into ``work`` (runs in a worker process); returns its duration in seconds."""
     import papermill
 
     start = time.perf_counter()
@@ -85,7 +98,7 @@ def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
         str(root / "notebooks" / step.notebook), str(executed),
         parameters=notebook_parameters(site, step.lang, work),
         kernel_name=KERNEL, cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # quiet kernels; notebook errors still surface
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
     )
     if step.exports:
         html = work / "report" / f"report.{step.lang}.html"
@@ -142,13 +155,14 @@ def write_manifest(work: Path, record: dict, lang: str) -> None:
     from . import provenance
 
     man = provenance.manifest(work / "figures", work / "report" / "executed", record)
+    man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
     provenance.write_json(work / "figures" / "MANIFEST.json", man)
     (work / "figures" / "index.html").write_text(provenance.gallery(man, lang), "utf-8")
 
 
-def publish(work: Path, root: Path, slug: str) -> None:
+def publish(work: Path, out: Path, slug: str) -> None:
     """Swap the new outputs in, folder by folder, keeping the old ones until the new are in place."""
-    for src, dst in ((work / "figures", root / "figures" / slug), (work / "report", root / "reports" / slug)):
+    for src, dst in ((work / "figures", out / "figures" / slug), (work / "report", out / "reports" / slug)):
         dst.parent.mkdir(parents=True, exist_ok=True)
         old = dst.with_name(f".{slug}.old")
         if old.exists():
@@ -160,35 +174,187 @@ def publish(work: Path, root: Path, slug: str) -> None:
             shutil.rmtree(old)
 
 
-def build(root: Path, slug: str) -> None:
+# --- incremental, parallel, failure-safe ---------------------------------------------------------
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _files_digest(paths) -> str:
+    return _digest(*(f"{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()}" for p in sorted(paths)))
+
+
+def code_digest() -> str:
+    """The package's own files and the pinned environment: a change to either reruns every step."""
+    package = Path(__file__).parent
+    files = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    lock = [p for p in [package.parents[1] / "requirements.lock"] if p.is_file()]
+    return _files_digest(files + lock) + KERNEL
+
+
+def fingerprints(site: Site, root: Path, steps: list[Step], extra: str) -> dict[str, str]:
+    """What each step's outputs depend on: notebook, site.yaml, the inputs it reads, upstream steps, the code."""
+    from .tables import TABLE_SUFFIXES
+
+    common = _digest(code_digest(), (site.folder / "site.yaml").read_bytes())
+    out: dict[str, str] = {}
+    for step in steps:
+        if step.exports:
+            inputs = [p for p in site.folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        else:
+            inputs = [site.folder / f"{t}{s}" for t in step.tables for s in TABLE_SUFFIXES if (site.folder / f"{t}{s}").is_file()]
+        out[step.name] = _digest(common, step.lang, (root / "notebooks" / step.notebook).read_bytes(), _files_digest(inputs),
+                                 *(out[a] for a in step.after), extra if step.exports else "")
+    return out
+
+
+def _stamps_path(out: Path, slug: str) -> Path:
+    return out / "build" / f"{slug}.stamps.json"
+
+
+def _outputs_present(out: Path, site: Site, steps: list[Step]) -> bool:
+    report = out / "reports" / site.slug
+    return (out / "figures" / site.slug / "MANIFEST.json").is_file() and all(
+        (report / "executed" / f"{s.name}.ipynb").is_file() for s in steps)
+
+
+def _prepare(root: Path, out: Path, slug: str, force: bool):
+    """Plan one site; return (site, steps to run, all steps, fingerprints, provenance record) or None if up to date."""
     site = load_site(root, slug)
-    validate(site)
-    check_kernel()
     steps = plan(site)
-    work = root / "build" / f"{slug}.tmp"
-    if work.exists():
-        shutil.rmtree(work)
-    (work / "report").mkdir(parents=True)
+    from . import provenance
+
+    record = provenance.collect(root, site)
+    extra = _digest(json.dumps({k: record[k] for k in ("commit", "dirty", "versions")}, sort_keys=True))
+    prints = fingerprints(site, root, steps, extra)
+    stamps_file = _stamps_path(out, slug)
+    old = json.loads(stamps_file.read_text()) if stamps_file.is_file() and not force else {}
+    if not _outputs_present(out, site, steps):
+        old = {}
+    todo = [s for s in steps if old.get(s.name) != prints[s.name]]
+    return site, todo, steps, prints, record
+
+
+def _worker(args):
+    step, site, root, work = args
+    return step.name, run_step(step, site, root, work)
+
+
+def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = None, force: bool = False) -> list[str]:
+    """Build sites, running independent notebooks ``jobs`` at a time; returns the slugs that failed.
+
+    Only steps whose fingerprint changed run. Each site is built in ``build/<site>.tmp`` (seeded with
+    its current outputs) and swapped into ``figures/`` and ``reports/`` only when all of it worked."""
+    out = out or root
     from . import provenance
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(provenance.source_date_epoch(root)))
-    record = provenance.collect(root, site)
-    provenance.write_json(work / "report" / "provenance.json", record)
-    log(f"building site '{slug}' ({len(steps)} notebooks)")
-    total = time.perf_counter()
-    try:
-        for i, step in enumerate(steps, 1):
-            log(f"[{i}/{len(steps)}] {step.name} ...")
-            seconds = run_step(step, site, root, work)
-            log(f"[{i}/{len(steps)}] {step.name} done in {seconds:.1f} s")
-        write_manifest(work, record, site.lang)
-        publish(work, root, slug)
-        shutil.rmtree(work)
-    except BaseException:
-        failed = root / "build" / f"{slug}.failed"
-        if failed.exists():
-            shutil.rmtree(failed)
+    plans = {}
+    for slug in slugs:
+        site, todo, steps, prints, record = _prepare(root, out, slug, force)
+        if not todo:
+            log(f"'{slug}' is up to date: no notebook to run")
+            continue
+        validate(site)
+        plans[slug] = (site, todo, steps, prints, record)
+    if not plans:
+        return []
+    check_kernel()
+    _preload()
+    works = {}
+    for slug, (site, todo, steps, prints, record) in plans.items():
+        work = out / "build" / f"{slug}.tmp"
         if work.exists():
-            os.replace(work, failed)
-        raise
-    log(f"built '{slug}' in {time.perf_counter() - total:.1f} s: figures/{slug}/ and reports/{slug}/")
+            shutil.rmtree(work)
+        (work / "report").mkdir(parents=True)
+        for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
+            if src.is_dir() and len(todo) < len(steps):
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+        provenance.write_json(work / "report" / "provenance.json", record)
+        works[slug] = work
+        log(f"building site '{slug}': {len(todo)} of {len(steps)} notebooks to run ({jobs} at a time)")
+    failed, started = [], time.perf_counter()
+    pending = {(slug, s.name): s for slug, p in plans.items() for s in p[1]}
+    done: set[tuple[str, str]] = set()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+        running = {}
+        try:
+            while pending or running:
+                for key, step in list(pending.items()):
+                    slug = key[0]
+                    if slug in failed:
+                        del pending[key]
+                        continue
+                    todo_names = {s.name for s in plans[slug][1]}
+                    if all((slug, a) in done or a not in todo_names for a in step.after) and len(running) < max(1, jobs):
+                        site = plans[slug][0]
+                        log(f"[{slug}] {step.name} ...")
+                        running[pool.submit(_worker, (step, site, root, works[slug]))] = key
+                        del pending[key]
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    slug, name = running.pop(future)
+                    try:
+                        _, seconds = future.result()
+                    except Exception as exc:  # keep building the other sites; report this one
+                        failed.append(slug)
+                        _keep_failed(out, slug, works[slug])
+                        log(f"[{slug}] {name} FAILED: {_describe(exc)}; partly executed notebooks in build/{slug}.failed/; "
+                            f"earlier outputs of '{slug}' are unchanged")
+                        continue
+                    done.add((slug, name))
+                    log(f"[{slug}] {name} done in {seconds:.1f} s")
+                    site, todo, steps, prints, record = plans[slug]
+                    if all((slug, s.name) in done for s in todo):
+                        write_manifest(works[slug], record, site.lang)
+                        publish(works[slug], out, slug)
+                        shutil.rmtree(works[slug])
+                        stamps = _stamps_path(out, slug)
+                        stamps.write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
+                        where = "" if out == root else f"{out}/"
+                        log(f"built '{slug}' in {time.perf_counter() - started:.1f} s: {where}figures/{slug}/ and {where}reports/{slug}/")
+        except BaseException:
+            for future in running:
+                future.cancel()
+            for slug in plans:
+                if works[slug].exists():
+                    _keep_failed(out, slug, works[slug])
+            raise
+    return failed
+
+
+def _keep_failed(out: Path, slug: str, work: Path) -> None:
+    failed = out / "build" / f"{slug}.failed"
+    if failed.exists():
+        shutil.rmtree(failed)
+    if work.exists():
+        os.replace(work, failed)
+
+
+def _describe(exc: Exception) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    return f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+
+
+def _preload() -> None:
+    """Import what every worker needs once, before forking, so workers do not pay for it again.
+
+    jsonschema (used by nbformat) imports ``rfc3987_syntax`` when it is installed, which compiles
+    dozens of grammars (measured here: 2-5 s per process) to check an 'iri' string format that
+    notebooks never use; it is kept out of this process on purpose."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+    from nbconvert import HTMLExporter  # noqa: F401
+
+
+def build(root: Path, slug: str, jobs: int | None = None, out: Path | None = None, force: bool = False) -> None:
+    """Build one site; raise if it failed."""
+    failed = build_sites(root, [slug], jobs or os.cpu_count() or 1, out, force)
+    if failed:
+        raise BuildFailed(f"the build of '{slug}' failed; earlier outputs are unchanged")

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import cases as case_stats
 from . import coding
 from .errors import DataError, Problem, display_path
-from .i18n import integer, interval, label, number, p_value, percent, signed
+from .i18n import integer, interval, label, message, number, p_value, percent, signed
 from .tables import find_table, load_table
 
 VERDICTS = ("consistent", "not_supported", "not_checkable")
@@ -130,13 +130,13 @@ def load_claims(folder: Path, lang: str, coded: coding.CodedData) -> list[dict]:
         args = parse_arguments(row["arguments"])
         for need in _NEEDS.get(row["check"], []):
             if not args.get(need):
-                problems.append(Problem(path, n, "arguments", f"check '{row['check']}' needs '{need}=...'"))
+                problems.append(Problem(path, n, "arguments", message("check_needs", lang, check=row["check"], need=need)))
         for key in ("actors", "codes", "stage"):
             for code in args.get(key, []):
                 if code not in known:
-                    problems.append(Problem(path, n, "arguments", f"unknown code '{code}': expected a code from the codebook"))
+                    problems.append(Problem(path, n, "arguments", message("code_unknown", lang, code=code)))
         if row["check"] == "count_change" and args.get("measure", ["cases"])[0] not in case_stats.MEASURES:
-            problems.append(Problem(path, n, "arguments", f"measure must be one of {', '.join(case_stats.MEASURES)}"))
+            problems.append(Problem(path, n, "arguments", message("measure_one_of", lang, measures=", ".join(case_stats.MEASURES))))
     if problems:
         raise DataError(problems)
     return rows

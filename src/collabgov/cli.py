@@ -11,7 +11,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collabgov", description="Build and check the research compendium.")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="validate a site's data, run its notebooks and export its report")
-    b.add_argument("site")
+    b.add_argument("sites", nargs="*", help="site names (default: every site with --all)")
+    b.add_argument("--all", action="store_true", help="build every site under data/")
+    b.add_argument("--jobs", type=int, default=0, help="notebooks to run at once (default: number of cores)")
+    b.add_argument("--force", action="store_true", help="rerun every notebook even if nothing changed")
+    f = sub.add_parser("verify", help="rebuild a site in a temporary folder and compare with its MANIFEST.json")
+    f.add_argument("site")
     v = sub.add_parser("validate", help="check a site's data and list every problem")
     v.add_argument("site")
     n = sub.add_parser("new-site", help="create data/<site>/ from templates")
@@ -31,13 +36,28 @@ def main(argv: list[str] | None = None) -> int:
 
     from .sites import load_site, project_root
 
-    site = getattr(args, "site", None)
+    site = getattr(args, "site", None) or " ".join(getattr(args, "sites", []) or [])
     try:
         root = project_root()
         if args.command == "build":
-            from .build import build
+            import os
 
-            build(root, args.site)
+            from .build import build_sites
+            from .sites import available_sites, site_folder
+
+            slugs = available_sites(root) if args.all else args.sites
+            if not slugs:
+                raise UsageError("name a site, or use --all")
+            for slug in slugs:
+                site_folder(root, slug)  # unknown or unsafe names stop here, before anything runs
+            failed = build_sites(root, slugs, args.jobs or os.cpu_count() or 1, force=args.force)
+            if failed:
+                print(f"error: the build failed for {', '.join(failed)}; their earlier outputs are unchanged", file=sys.stderr)
+                return 1
+        elif args.command == "verify":
+            from .verify import verify
+
+            return verify(root, args.site)
         elif args.command == "validate":
             from .build import validate
 
@@ -79,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a failing notebook: say where, briefly; the executed copy has the details
         from papermill.exceptions import PapermillExecutionError
 
+        from .build import BuildFailed
+
+        if isinstance(exc, BuildFailed):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         if isinstance(exc, PapermillExecutionError):
             print(f"error: a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", file=sys.stderr)
             print("  the partly executed notebooks are in build/<site>.failed/; earlier outputs are unchanged", file=sys.stderr)

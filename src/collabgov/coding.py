@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import DataError, Problem, display_path
+from .i18n import message
 from .tables import find_table, load_table
 
 UNATTRIBUTED = "unattributed"
@@ -78,9 +79,9 @@ def load_codebook(folder: Path, lang: str = "en") -> Codebook:
     problems = []
     for n, row in enumerate(rows, start=2):
         if row["parent"] and row["parent"] not in codes.index:
-            problems.append(Problem(path, n, "parent", f"unknown parent code '{row['parent']}': expected a code listed in the 'code' column"))
+            problems.append(Problem(path, n, "parent", message("unknown_parent", lang, code=row["parent"])))
         elif row["parent"] == row["code"]:
-            problems.append(Problem(path, n, "parent", "a code cannot be its own parent"))
+            problems.append(Problem(path, n, "parent", message("own_parent", lang)))
     if not problems:
         book = Codebook(codes)
         for n, row in enumerate(rows, start=2):
@@ -89,9 +90,9 @@ def load_codebook(folder: Path, lang: str = "en") -> Codebook:
                 seen.add(code)
                 code = codes.at[code, "parent"] if isinstance(codes.at[code, "parent"], str) else None
             if code:
-                problems.append(Problem(path, n, "parent", f"the parents of '{row['code']}' loop back on themselves"))
+                problems.append(Problem(path, n, "parent", message("parent_loop", lang, code=row["code"])))
         if not problems and not book.stages:
-            problems.append(Problem(path, None, "family", "no stages: expected at least one top-level code of family 'stage'"))
+            problems.append(Problem(path, None, "family", message("no_stages", lang)))
     if problems:
         raise DataError(problems)
     return Codebook(codes)
@@ -102,14 +103,14 @@ def _check_references(path: str, rows: list[dict], book: Codebook, informants: s
     stages = book.stages
     for n, row in enumerate(rows, start=2):
         if row["stage"] is not None and row["stage"] not in stages:
-            problems.append(Problem(path, n, "stage", f"stage '{row['stage']}' is not in the codebook: expected one of {', '.join(stages)}"))
+            problems.append(Problem(path, n, "stage", message("stage_unknown", lang, stage=row["stage"], stages=", ".join(stages))))
         for code in split_codes(row.get("codes")):
             if code not in book.codes.index:
-                problems.append(Problem(path, n, "codes", f"unknown code '{code}': expected a code from the codebook"))
+                problems.append(Problem(path, n, "codes", message("code_unknown", lang, code=code)))
             elif code in stages:
-                problems.append(Problem(path, n, "codes", f"'{code}' is a stage: put it in the 'stage' column"))
+                problems.append(Problem(path, n, "codes", message("code_is_stage", lang, code=code)))
         if informants is not None and row["informant"] != UNATTRIBUTED and row["informant"] not in informants:
-            problems.append(Problem(path, n, "informant", f"unknown informant '{row['informant']}': expected an informant_id from informants.csv or '{UNATTRIBUTED}'"))
+            problems.append(Problem(path, n, "informant", message("informant_unknown", lang, informant=row["informant"])))
     return problems
 
 

@@ -144,7 +144,7 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
         executed = work / "executed" / f"compare.{lang}.ipynb"
         papermill.execute_notebook(str(root / "notebooks" / "compare.ipynb"), str(executed),
                                    parameters={"sites": slugs, "lang": lang, "root": str(root), "output_dir": str(work)}, kernel_name=KERNEL,
-                                   cwd=str(root / "notebooks"), progress_bar=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                   cwd=str(root / "notebooks"), progress_bar=False, extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         export_html(executed, work / f"comparison.{lang}.html", lang, " / ".join(s.params["kecamatan"] for s in sites))
         log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
     target = root / "reports" / name

@@ -3,7 +3,6 @@ styles that carry the meaning without colour, labels in the report's language, a
 PNG and SVG files for the same inputs and pinned library versions."""
 from __future__ import annotations
 
-import hashlib
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .i18n import label  # noqa: E402
+from .provenance import sha256  # noqa: E402
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours also differ in lightness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -84,10 +84,6 @@ def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str,
         record["inputs"][Path(path).name] = sha256(path)
     (out / f"{figure_id}.json").write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
     return SavedFigure(out / f"{figure_id}.png", record)
-
-
-def sha256(path: Path | str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def case_trend(summary, lang: str, title: str | None = None):

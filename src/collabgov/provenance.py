@@ -11,7 +11,12 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from .figures import sha256
+
+
+def sha256(path: Path | str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 PACKAGES = ["collabgov", "babel", "ipykernel", "markdown-it-py", "matplotlib", "nbconvert", "nbformat", "numpy",
             "openpyxl", "pandas", "pandera", "papermill", "pypandoc_binary", "pyyaml", "scipy", "weasyprint"]

@@ -19,7 +19,7 @@ from . import claims as claim_checks
 from . import coding
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
-from .i18n import LANGUAGES, integer, interval, label, number, p_value, percent, signed
+from .i18n import LANGUAGES, integer, interval, label, message, number, p_value, percent, signed
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
@@ -105,7 +105,7 @@ class Report:
         lang = lang or self.lang
         path = self.ctx.data_dir / "text" / lang / f"{section}.md"
         if not path.is_file():
-            raise DataError([Problem(display_path(path), None, None, "file not found: each report section needs its text in each language")])
+            raise DataError([Problem(display_path(path), None, None, message("text_missing", lang))])
         source = path.read_text("utf-8-sig")
         facts, problems = self.facts[lang], []
 
@@ -119,7 +119,7 @@ class Report:
             elif key in facts:
                 return facts[key]
             line = source[: match.start()].count("\n") + 1
-            problems.append(Problem(display_path(path), line, key, f"unknown placeholder; known: {', '.join(sorted(facts))}"))
+            problems.append(Problem(display_path(path), line, key, message("placeholder_unknown", lang, known=", ".join(sorted(facts)))))
             return ""
 
         filled = _PLACEHOLDER.sub(fill, source)

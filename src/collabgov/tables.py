@@ -37,12 +37,11 @@ class RawTable:
     row_numbers: list[int]
 
 
-def find_table(folder: Path, name: str) -> Path | None:
+def find_table(folder: Path, name: str, lang: str = "en") -> Path | None:
     """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.xlsx``, ...); two of them is an error."""
     found = [folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
     if len(found) > 1:
-        raise DataError([Problem(display_path(found[1]), None, None,
-                                 f"{found[0].name} and {found[1].name} both exist: keep only the one you filled in")])
+        raise DataError([Problem(display_path(found[1]), None, None, message("both_files", lang, a=found[0].name, b=found[1].name))])
     return found[0] if found else None
 
 
@@ -83,11 +82,10 @@ def _read_delimited(path: Path, lang: str) -> list[list[str]]:
     text = _decode(path.read_bytes())
     if "\x00" in text:
         raise DataError([Problem(display_path(path), None, None, message("binary_file", lang))])
-    sample = text[:8192]
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = "\t" if path.suffix == ".tsv" else ","
+    # The separator is the one that splits the header row into the most columns (a spreadsheet's
+    # "CSV" may use ',', ';' or a tab); csv.Sniffer guesses from the data rows and is easily fooled.
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",;\t", key=lambda d: (len(next(csv.reader([first], delimiter=d), [])), d == ","))
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
 
 
@@ -264,7 +262,7 @@ def _explain(failures, fields, raw, typed, shown, lang) -> list[Problem]:
 
 def load_table(folder: Path, name: str, lang: str = "en", required: bool = True) -> list[dict] | None:
     """Find, read and validate table ``name`` in ``folder``."""
-    path = find_table(folder, name)
+    path = find_table(folder, name, lang)
     if path is None:
         if not required:
             return None

@@ -1,0 +1,159 @@
+"""The bad-input corpus: every broken input gets its own clear error, and nothing built changes.
+Plus a property-based test of the table loader."""
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collabgov.build import build_sites
+from collabgov.errors import DataError
+from collabgov.importer import import_into_site
+from collabgov.tables import read_table, validate_table
+
+from conftest import ROOT
+
+CORPUS = yaml.safe_load((ROOT / "tests/bad_inputs/corpus.yaml").read_text())
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A copy of the compendium with Pujud's data and stand-ins for earlier outputs."""
+    shutil.copytree(ROOT / "data/pujud", tmp_path / "data/pujud")
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    (tmp_path / "Makefile").write_text("")
+    for folder in ("figures", "reports"):
+        out = tmp_path / folder / "pujud"
+        out.mkdir(parents=True)
+        (out / "earlier.txt").write_text("an earlier, good build")
+    return tmp_path
+
+
+def fails_cleanly(root: Path, expect: str, action=None):
+    before = {p: p.read_bytes() for p in (root / "figures").rglob("*") if p.is_file()}
+    before |= {p: p.read_bytes() for p in (root / "reports").rglob("*") if p.is_file()}
+    with pytest.raises(DataError) as exc:
+        action() if action else build_sites(root, ["pujud"], jobs=1)
+    assert expect in str(exc.value), str(exc.value)
+    after = {p: p.read_bytes() for p in list((root / "figures").rglob("*")) + list((root / "reports").rglob("*")) if p.is_file()}
+    assert after == before
+    assert not (root / "build" / "pujud.tmp").exists()
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["id"] for c in CORPUS])
+def test_corpus(site, case):
+    path = site / "data/pujud" / case["file"]
+    if case.get("delete"):
+        path.unlink()
+    elif "write" in case:
+        path.write_text(case["write"], "utf-8")
+    else:
+        old, new = case["replace"]
+        text = path.read_text("utf-8")
+        assert old in text, f"corpus case {case['id']} does not apply: {old!r} not in {case['file']}"
+        path.write_text(text.replace(old, new, 1), "utf-8")
+    fails_cleanly(site, case["expect"])
+
+
+def write_bytes(site, name, data: bytes):
+    (site / "data/pujud/cases.csv").unlink()
+    (site / "data/pujud" / name).write_bytes(data)
+
+
+def test_truncated_xlsx(site, tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["year", "cases", "suspects", "source"])
+    wb.save(tmp_path / "good.xlsx")
+    write_bytes(site, "cases.xlsx", (tmp_path / "good.xlsx").read_bytes()[:900])
+    fails_cleanly(site, "cases.xlsx: buku kerja .xlsx tidak dapat dibaca")
+
+
+def test_csv_saved_as_xlsx(site):
+    write_bytes(site, "cases.xlsx", b"year,cases,suspects,source\n2021,14,23,P\n")
+    fails_cleanly(site, "cases.xlsx: buku kerja .xlsx tidak dapat dibaca")
+
+
+def test_binary_file_as_csv(site):
+    write_bytes(site, "cases.csv", b"\x00\x01\x02PK\x03\x04" * 50)
+    fails_cleanly(site, "cases.csv: ini bukan berkas tabel teks")
+
+
+def test_very_large_file(site):
+    path = site / "data/pujud/cases.csv"
+    with open(path, "r+b") as fh:
+        fh.truncate(51 * 1024 * 1024)  # sparse: costs no disk
+    fails_cleanly(site, "cases.csv: berkas lebih besar dari 50 MB")
+
+
+def test_both_csv_and_xlsx(site):
+    shutil.copy(ROOT / "templates/cases.xlsx", site / "data/pujud/cases.xlsx")
+    fails_cleanly(site, "cases.csv dan cases.xlsx sama-sama ada")
+
+
+def zip_with(path: Path, members: dict) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+QDE = b"<Project xmlns='urn:QDA-XML:project:1.0'/>"
+
+
+@pytest.mark.parametrize("name, members, expect", [
+    ("bomb", {"project.qde": QDE, "sources/a.txt": b"\0" * (80 * 1024 * 1024)}, "expands to too much data"),
+    ("escape", {"project.qde": QDE, "sources/../../../etc/passwd": b"x"}, "outside its own folder"),
+    ("absolute", {"project.qde": QDE, "/etc/passwd": b"x"}, "outside its own folder"),
+    ("empty", {}, "expected one .qde project file"),
+    ("two-projects", {"a.qde": QDE, "b.qde": QDE}, "expected one .qde project file in the archive, found 2"),
+    ("missing-source", {"project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='g' name='T' "
+                                      b"plainTextPath='internal://g.txt'/></Sources></Project>"}, "source text 'internal://g.txt' is not in the archive"),
+])
+def test_bad_qdpx_is_refused_and_the_site_is_unchanged(site, tmp_path, name, members, expect):
+    qdpx = zip_with(tmp_path / f"{name}.qdpx", members)
+    folder = site / "data/pujud"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    fails_cleanly(site, expect, lambda: import_into_site(site, "pujud", qdpx))
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_truncated_qdpx(site, tmp_path):
+    qdpx = zip_with(tmp_path / "whole.qdpx", {"project.qde": QDE * 100})
+    cut = tmp_path / "cut.qdpx"
+    cut.write_bytes(qdpx.read_bytes()[:60])
+    fails_cleanly(site, "not a readable .qdpx", lambda: import_into_site(site, "pujud", cut))
+
+
+# --- property-based: the loader either returns the cells it was given or names a problem ----------
+
+cells = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12).map(str.strip)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(cells, min_size=4, max_size=4), min_size=1, max_size=6),
+       delimiter=st.sampled_from([",", ";", "\t"]), encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_read_table_round_trips_what_a_spreadsheet_writes(tmp_path, rows, delimiter, encoding):
+    import csv
+    import io
+
+    header = ["year", "cases", "suspects", "source"]
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows([header] + rows)
+    path = tmp_path / "cases.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    raw = read_table(path)
+    assert raw.header == header
+    kept = [r for r in rows if any(r)]
+    assert raw.rows == kept
+    try:
+        typed = validate_table(raw, "cases")
+    except DataError as exc:
+        assert exc.problems and all(p.file.endswith("cases.csv") for p in exc.problems)
+    else:
+        assert [[str(r["year"]), str(r["cases"]), str(r["suspects"])] for r in typed] == [
+            [str(int(c.replace(".", "").replace(",", ""))) for c in r[:3]] for r in kept]
