@@ -74,4 +74,5 @@ def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
     assert any("done in" in x for x in lines), lines
     assert (root / "build/pujud.tmp").exists()  # the half-made build, never moved into place
     assert {name: snapshot(root / name / "pujud") for name in ("figures", "reports")} == before
-    assert build_sites(root, ["pujud"], jobs=2) == []  # the next build starts clean
+    assert build_sites(root, ["pujud"], jobs=2) == []  # nothing changed: nothing to rerun
+    assert not (root / "build/pujud.tmp").exists()  # and the half-made build is cleared away

@@ -92,5 +92,5 @@ def test_a_broken_spreadsheet_lists_every_error_and_changes_nothing(sandbox):
 
 def test_csv_and_xlsx_of_one_table_is_an_error(sandbox):
     shutil.copy(ROOT / "templates" / "cases.xlsx", sandbox / "data/pujud/cases.xlsx")
-    with pytest.raises(DataError, match="cases.csv and cases.xlsx both exist"):
+    with pytest.raises(DataError, match="cases.csv dan cases.xlsx sama-sama ada"):
         validate(load_site(sandbox, "pujud"))

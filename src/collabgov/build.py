@@ -258,6 +258,9 @@ def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = 
         site, todo, steps, prints, record = _prepare(root, out, slug, force)
         if not todo:
             log(f"'{slug}' is up to date: no notebook to run")
+            stale = out / "build" / f"{slug}.tmp"  # left by a build that was killed
+            if stale.exists():
+                shutil.rmtree(stale)
             continue
         validate(site)
         plans[slug] = (site, todo, steps, prints, record)
