@@ -135,7 +135,9 @@ def export_html(executed: Path, target: Path, lang: str, kecamatan: str) -> None
 def export_pdf(html: Path, target: Path) -> None:
     """HTML -> A4 PDF with page numbers (WeasyPrint: offline, deterministic for the same input)."""
     import logging
+    import warnings
 
+    warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)  # fontTools subsets instead
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
