@@ -282,12 +282,17 @@ class Report:
 
     def appendix_codebook(self) -> str:
         L, book = self.lang, self.coded.codebook
-        head = [self.t("col.code"), self.t("col.family"), self.t("col.parent"), self.t("col.label"), self.t("col.definition")]
+        head = [self.t("col.code"), self.t("col.family"), self.t("col.parent"), self.t("col.label"), self.t("col.definition"),
+                self.t("col.segments")]
         from .figures import family_label
 
+        frequencies = coding.code_frequencies(self.coded, L)
+        used = dict(zip(frequencies["code"], frequencies["segments"]))
         rows = [[code, family_label(r["family"], L), r["parent"] if isinstance(r["parent"], str) else "–", r[f"label_{L}"],
-                 r[f"definition_{L}"] if isinstance(r[f"definition_{L}"], str) else ""] for code, r in book.codes.iterrows()]
-        return self.heading("appendix_codebook") + self.table("codebook", head, rows, self.t("tables.codebook"), self.t("codebook_source"), numeric_from=99, widths=[22, 10, 18, 18, 32])
+                 r[f"definition_{L}"] if isinstance(r[f"definition_{L}"], str) else "", integer(used.get(code, 0), L)]
+                for code, r in book.codes.iterrows()]
+        return self.heading("appendix_codebook") + self.table("codebook", head, rows, self.t("tables.codebook"), self.t("codebook_source"),
+                                                              numeric_from=5, widths=[20, 10, 16, 17, 27, 10])
 
     def appendix_provenance(self, provenance: dict | None) -> str:
         parts = [self.heading("appendix_provenance")]
