@@ -118,5 +118,5 @@ def gallery(man: dict, lang: str) -> str:
            "code{font-size:.85em}.hash{word-break:break-all;color:#444}")
     return (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{t('title', site=man['site'])}</title>"
             f"<style>{css}</style></head><body><h1>{t('title', site=man['site'])}</h1>"
-            f"<p>{t('intro', commit=man['commit'] or '–')}</p><p>{t('parameters')}: <code>{params}</code></p>"
+            f"<p>{t('intro', commit=man['commit'] or '–')}</p><details><summary>{t('parameters')}</summary><code>{params}</code></details>"
             + "".join(cards) + "</body></html>\n")
