@@ -102,19 +102,19 @@ def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
     )
     if step.exports:
         html = work / "report" / f"report.{step.lang}.html"
-        export_html(executed, html, step.lang, site.params["kecamatan"])
+        from .report import title_text
+
+        export_html(executed, html, step.lang, title_text(site.params["study"], site.params["kecamatan"], step.lang))
         export_pdf(html, html.with_suffix(".pdf"))
         export_docx(html, html.with_suffix(".docx"))
     return time.perf_counter() - start
 
 
-def export_html(executed: Path, target: Path, lang: str, kecamatan: str) -> None:
+def export_html(executed: Path, target: Path, lang: str, title: str) -> None:
     """Executed report notebook -> self-contained HTML: no code, no prompts, nothing fetched online."""
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
-
-    from .i18n import label
 
     config = Config()
     config.HTMLExporter.extra_template_basedirs = [str(resources.files("collabgov").joinpath("nbtemplates"))]
@@ -126,7 +126,7 @@ def export_html(executed: Path, target: Path, lang: str, kecamatan: str) -> None
     config.TagRemovePreprocessor.enabled = True
     config.TagRemovePreprocessor.remove_cell_tags = ("parameters", "injected-parameters")
     nb = nbformat.read(executed, as_version=4)
-    nb.metadata["title"] = label("report.title", lang, kecamatan=kecamatan)
+    nb.metadata["title"] = title
     css = resources.files("collabgov").joinpath("static/report.css").read_text("utf-8")
     body, _ = HTMLExporter(config=config).from_notebook_node(nb, resources={"report_css": css, "report_lang": lang})
     target.write_text(body, "utf-8")

@@ -145,7 +145,7 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
         papermill.execute_notebook(str(root / "notebooks" / "compare.ipynb"), str(executed),
                                    parameters={"sites": slugs, "lang": lang, "root": str(root), "output_dir": str(work)}, kernel_name=KERNEL,
                                    cwd=str(root / "notebooks"), progress_bar=False, extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-        export_html(executed, work / f"comparison.{lang}.html", lang, " / ".join(s.params["kecamatan"] for s in sites))
+        export_html(executed, work / f"comparison.{lang}.html", lang, label("compare.title", lang))
         log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
     target = root / "reports" / name
     old = target.with_name(f".{name}.old")

@@ -33,6 +33,12 @@ SECTIONS = ["abstrak", "abstract", "background", "theory", "method", "results", 
             "recommendations", "references", "appendix_claims", "appendix_codebook", "appendix_provenance"]
 
 
+def title_text(study: dict, kecamatan: str, lang: str) -> str:
+    """The report's title: the site's own (``study.notes.report_title``) or the generic one."""
+    own = ((study.get("notes") or {}).get("report_title") or {}).get(lang)
+    return own or label("report.title", lang, kecamatan=kecamatan)
+
+
 class Fragment(str):
     """HTML that Jupyter displays as HTML (and nbconvert copies into the exported page)."""
 
@@ -151,7 +157,7 @@ class Report:
     # --- the report, section by section -----------------------------------------------------
     def title(self) -> Fragment:
         c = self.ctx
-        lines = [f"<h1>{esc(self.t('title', kecamatan=c.kecamatan))}</h1>",
+        lines = [f"<h1>{esc(title_text(c.study, c.kecamatan, self.lang))}</h1>",
                  f"<p class='subtitle'>{esc(self.t('subtitle', kecamatan=c.kecamatan, kabupaten=c.kabupaten, provinsi=c.provinsi, code=c.region_code, period=c.period))}</p>"]
         if c.synthetic:
             lines.append(f"<p class='synthetic'>{esc(self.t('synthetic_banner'))}</p>")
