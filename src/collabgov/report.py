@@ -161,7 +161,7 @@ class Report:
                  f"<p class='subtitle'>{esc(self.t('subtitle', kecamatan=c.kecamatan, kabupaten=c.kabupaten, provinsi=c.provinsi, code=c.region_code, period=c.period))}</p>"]
         if c.synthetic:
             lines.append(f"<p class='synthetic'>{esc(self.t('synthetic_banner'))}</p>")
-        lines.append(f"<p class='study'>{esc(self.t('based_on'))} {esc(c.study['citation'])}</p>")
+        lines.append(f"<p class='study'>{esc(c.note('based_on') or self.t('based_on'))} {esc(c.study['citation'])}</p>")
         if c.note("coded_note"):
             lines.append(f"<p class='study'>{esc(c.note('coded_note'))}</p>")
         return Fragment("<header class='title-block'>" + "".join(lines) + "</header>")
