@@ -1,18 +1,15 @@
 """Incremental, failure-safe and verifiable builds."""
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from collabgov.build import build_sites
 from collabgov.verify import compare
 
-from conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,6 @@
 """The SYNTHETIC demo site `sintetis`: spreadsheet path (cases.xlsx) and import path (a .qdpx), built
 end to end, labelled synthetic wherever it appears, and compared with Pujud."""
 import filecmp
-import shutil
 
 import pytest
 
