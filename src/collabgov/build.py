@@ -94,12 +94,25 @@ def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
     start = time.perf_counter()
     executed = work / "report" / "executed" / f"{step.name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(root / "notebooks" / step.notebook), str(executed),
-        parameters=notebook_parameters(site, step.lang, work),
-        kernel_name=KERNEL, cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
-    )
+    from papermill.exceptions import PapermillExecutionError
+
+    for attempt in range(3):
+        try:
+            papermill.execute_notebook(
+                str(root / "notebooks" / step.notebook), str(executed),
+                parameters=notebook_parameters(site, step.lang, work),
+                kernel_name=KERNEL, cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
+            )
+            break
+        except PapermillExecutionError:
+            raise  # the notebook itself failed: no retry
+        except Exception:
+            # A kernel that dies while starting (two kernels started at once can pick the same free
+            # port) is started again; a third failure is reported.
+            if attempt == 2:
+                raise
+            time.sleep(0.5 + attempt)
     if step.exports:
         html = work / "report" / f"report.{step.lang}.html"
         from .report import title_text
