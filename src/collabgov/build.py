@@ -2,10 +2,12 @@
 and move the outputs into ``figures/<site>/`` and ``reports/<site>/`` only when all of it worked."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import time
@@ -118,9 +120,36 @@ def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
         from .report import title_text
 
         export_html(executed, html, step.lang, title_text(site.params["study"], site.params["kecamatan"], step.lang))
-        export_pdf(html, html.with_suffix(".pdf"))
-        export_docx(html, html.with_suffix(".docx"))
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix=".export-", dir=work) as scratch:
+            linked = link_images(html, Path(scratch))
+            export_pdf(linked, html.with_suffix(".pdf"))
+            export_docx(linked, html.with_suffix(".docx"))
     return time.perf_counter() - start
+
+
+_DATA_URI = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
+
+
+def link_images(html: Path, folder: Path) -> Path:
+    """A copy of the self-contained report whose images are files in ``folder`` rather than data URIs.
+
+    The PDF and DOCX are made from this copy: pandoc reads a 1.5 MB attribute of base64 slowly (about
+    2 s against 0.4 s for the same report with linked images, measured on Pujud), and WeasyPrint parses
+    the smaller file faster too. The images are the same bytes."""
+    count = 0
+
+    def write(match: re.Match) -> str:
+        nonlocal count
+        count += 1
+        name = f"image-{count:03d}.{match.group(1)}"
+        (folder / name).write_bytes(base64.b64decode(match.group(2)))
+        return f'src="{name}"'
+
+    target = folder / html.name
+    target.write_text(_DATA_URI.sub(write, html.read_text("utf-8")), "utf-8")
+    return target
 
 
 def export_html(executed: Path, target: Path, lang: str, title: str) -> None:
@@ -147,6 +176,10 @@ def export_html(executed: Path, target: Path, lang: str, title: str) -> None:
 
 def export_pdf(html: Path, target: Path) -> None:
     """HTML -> A4 PDF with page numbers (WeasyPrint: offline, deterministic for the same input)."""
+    _import_weasyprint().HTML(filename=str(html)).write_pdf(str(target))
+
+
+def _import_weasyprint():
     import logging
     import warnings
 
@@ -155,7 +188,7 @@ def export_pdf(html: Path, target: Path) -> None:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    weasyprint.HTML(filename=str(html)).write_pdf(str(target))
+    return weasyprint
 
 
 def export_docx(html: Path, target: Path) -> None:
@@ -177,16 +210,21 @@ def write_manifest(work: Path, record: dict, lang: str) -> None:
 
 def publish(work: Path, out: Path, slug: str) -> None:
     """Swap the new outputs in, folder by folder, keeping the old ones until the new are in place."""
-    for src, dst in ((work / "figures", out / "figures" / slug), (work / "report", out / "reports" / slug)):
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        old = dst.with_name(f".{slug}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if dst.exists():
-            os.replace(dst, old)
-        os.replace(src, dst)
-        if old.exists():
-            shutil.rmtree(old)
+    swap(work / "figures", out / "figures" / slug)
+    swap(work / "report", out / "reports" / slug)
+
+
+def swap(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target``: the old folder is moved aside first and removed only afterwards."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    if old.exists():
+        shutil.rmtree(old)
 
 
 # --- incremental, parallel, failure-safe ---------------------------------------------------------
@@ -368,7 +406,10 @@ def _preload() -> None:
     sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
+    import pypandoc  # noqa: F401
     from nbconvert import HTMLExporter  # noqa: F401
+
+    _import_weasyprint()
 
 
 def build(root: Path, slug: str, jobs: int | None = None, out: Path | None = None, force: bool = False) -> None:

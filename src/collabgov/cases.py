@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 from .errors import DataError, Problem, display_path
 from .i18n import message
@@ -43,6 +42,8 @@ def garwood_interval(x: int, level: float = 0.95) -> tuple[float, float]:
     """Exact 95% (by default) interval for the mean of a Poisson count ``x``."""
     if x < 0:
         raise ValueError("a count cannot be negative")
+    from scipy import stats  # imported here: scipy.stats takes about a second to import
+
     a = 1 - level
     low = 0.0 if x == 0 else stats.chi2.ppf(a / 2, 2 * x) / 2
     return float(low), float(stats.chi2.ppf(1 - a / 2, 2 * x + 2) / 2)
@@ -82,6 +83,8 @@ def rate_ratio_test(x_from: int, x_to: int, level: float = 0.95) -> tuple[float,
     n = x_from + x_to
     if n == 0:
         return math.nan, 0.0, math.inf, 1.0
+    from scipy import stats
+
     result = stats.binomtest(x_to, n, 0.5)
     ci = result.proportion_ci(confidence_level=level, method="exact")
     to_ratio = lambda p: math.inf if p >= 1 else p / (1 - p)  # noqa: E731
@@ -91,13 +94,18 @@ def rate_ratio_test(x_from: int, x_to: int, level: float = 0.95) -> tuple[float,
 
 def significance_bounds(x_from: int, alpha: float = 0.05) -> tuple[int | None, int]:
     """Counts in the second year that the exact test would call a significant change from ``x_from``."""
+    from scipy import stats
+
+    def p_value(k: int) -> float:  # the test of ``rate_ratio_test`` without its interval, which is slow
+        return 1.0 if x_from + k == 0 else float(stats.binomtest(k, x_from + k, 0.5).pvalue)
+
     at_most = None
     for k in range(x_from, -1, -1):
-        if rate_ratio_test(x_from, k)[3] < alpha:
+        if p_value(k) < alpha:
             at_most = k
             break
     k = x_from
-    while rate_ratio_test(x_from, k)[3] >= alpha:
+    while p_value(k) >= alpha:
         k += 1
     return at_most, k
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import time
 from pathlib import Path
@@ -126,7 +125,7 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
     """Run the comparison notebook for each language and publish ``reports/compare-<a>-<b>/``."""
     import papermill
 
-    from .build import KERNEL, check_kernel, export_html, log, validate
+    from .build import KERNEL, check_kernel, export_html, log, swap, validate
 
     if len(slugs) < 2:
         raise UsageError("compare needs at least two sites, e.g. make compare SITES=\"pujud sintetis\"")
@@ -148,11 +147,6 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
         export_html(executed, work / f"comparison.{lang}.html", lang, label("compare.title", lang))
         log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
     target = root / "reports" / name
-    old = target.with_name(f".{name}.old")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(work, target)
-    if old.exists():
-        shutil.rmtree(old)
+    swap(work, target)
     log(f"wrote reports/{name}/comparison.id.html and comparison.en.html")
     return target

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .i18n import label  # noqa: E402
+from .i18n import family_label, label  # noqa: E402
 from .provenance import sha256  # noqa: E402
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours also differ in lightness.
@@ -75,8 +75,12 @@ def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str,
     out.mkdir(parents=True, exist_ok=True)
     record = {"id": figure_id, "caption": caption, "alt": alt, "source": source, "files": {}, "inputs": {}}
     with plt.rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):
-        fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
-        fig.savefig(out / f"{figure_id}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        # The tight box is worked out once, for both files (``bbox_inches="tight"`` would lay the
+        # figure out again for each).
+        fig.draw_without_rendering()
+        bbox = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+        fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches=bbox, metadata={"Software": None})
+        fig.savefig(out / f"{figure_id}.svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None})
     plt.close(fig)
     for suffix in ("png", "svg"):
         record["files"][suffix] = {"path": f"{figure_id}.{suffix}", "sha256": sha256(out / f"{figure_id}.{suffix}")}
@@ -243,9 +247,3 @@ def stage_profile(profile, lang: str):
         ax.xaxis.get_major_locator().set_params(integer=True)
         return fig
 
-
-def family_label(family: str, lang: str) -> str:
-    """A code family's name in the report language (its own name when the catalog has none)."""
-    from .i18n import catalog
-
-    return catalog(lang)["families"].get(family, family)

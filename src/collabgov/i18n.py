@@ -32,6 +32,11 @@ def label(key: str, lang: str, **values) -> str:
     return str(node).format(**values) if values else str(node)
 
 
+def family_label(family: str, lang: str) -> str:
+    """A code family's name in the report language (its own name when the catalog has none)."""
+    return catalog(lang)["families"].get(family, family)
+
+
 def message(key: str, lang: str, **values) -> str:
     """An error message for users (``messages.<key>`` in the catalog)."""
     return label(f"messages.{key}", lang if lang in LANGUAGES else "en", **values)

@@ -19,7 +19,7 @@ from . import claims as claim_checks
 from . import coding
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
-from .i18n import LANGUAGES, integer, interval, label, message, number, p_value, percent, signed
+from .i18n import LANGUAGES, family_label, integer, interval, label, message, number, p_value, percent, signed
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
@@ -290,7 +290,6 @@ class Report:
         L, book = self.lang, self.coded.codebook
         head = [self.t("col.code"), self.t("col.family"), self.t("col.parent"), self.t("col.label"), self.t("col.definition"),
                 self.t("col.segments")]
-        from .figures import family_label
 
         frequencies = coding.code_frequencies(self.coded, L)
         used = dict(zip(frequencies["code"], frequencies["segments"]))
