@@ -19,7 +19,14 @@ from .build import KERNEL, _preload, build_sites
 from .sites import project_root
 
 
-def empty_notebook_seconds(folder: Path, runs: int = 5) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (workers, kernels, pandoc)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def empty_notebook_seconds(folder: Path, runs: int = 5) -> tuple[float, float]:
+    """Median wall time and median CPU time of papermill running a one-cell notebook."""
     import nbformat
     import papermill
     from nbformat.v4 import new_code_cell, new_notebook
@@ -28,13 +35,14 @@ def empty_notebook_seconds(folder: Path, runs: int = 5) -> float:
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
     src = folder / "empty.ipynb"
     nbformat.write(nb, src)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), cpu_seconds()
         papermill.execute_notebook(str(src), str(folder / "empty.out.ipynb"), kernel_name=KERNEL, progress_bar=False,
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        cpu.append(cpu_seconds() - start_cpu)
+    return statistics.median(times), statistics.median(cpu)
 
 
 def cli_build(root: Path, *args: str) -> float:
@@ -62,11 +70,13 @@ def main() -> int:
         (work / "Makefile").write_text("# bench\n")
         _preload()
         print("measuring the floor: papermill running an empty notebook ...", file=sys.stderr, flush=True)
-        empty = empty_notebook_seconds(work)
-        print(f"  {empty:.2f} s per notebook (median of 5)", file=sys.stderr, flush=True)
+        empty, empty_cpu = empty_notebook_seconds(work)
+        print(f"  {empty:.2f} s per notebook, {empty_cpu:.2f} s of CPU (medians of 5)", file=sys.stderr, flush=True)
 
         print("pujud: cold build (4 notebooks, 2 jobs) ...", file=sys.stderr, flush=True)
+        start_cpu = cpu_seconds()
         cold = timed(lambda: build_sites(work, ["pujud"], jobs=2, force=True))
+        cold_cpu = cpu_seconds() - start_cpu
         rows.append(("pujud cold build (2 jobs)", cold, 4 * empty, "<= 1.5 x floor", cold <= 1.5 * 4 * empty))
         noop = cli_build(work, "pujud")
         rows.append(("pujud no-op build (whole command)", noop, None, "< 0.5 s", noop < 0.5))
@@ -101,6 +111,9 @@ def main() -> int:
         print(f"{name:<48} {seconds:8.2f} {fl if fl is None else round(fl, 2)!s:>8} {ratio:>6}  {target}{flag}")
     print(f"{'speed-up, 2 jobs over 1':<48} {one_job / two_jobs:8.2f}")
     print(f"floor: papermill running an empty notebook = {empty:.2f} s, times the notebooks of each build")
+    cores = os.cpu_count() or 1
+    print(f"cold build CPU time: {cold_cpu:.1f} s (this process and its children); {cores} cores busy for "
+          f"1.5 x floor give at most {cores * 1.5 * 4 * empty:.1f} s; four empty notebooks use {4 * empty_cpu:.1f} s")
     print(f"peak memory: this process {self_mb:.0f} MB; largest child process (worker or kernel) {child_mb:.0f} MB")
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     return 0
