@@ -105,14 +105,15 @@ def zip_with(path: Path, members: dict) -> Path:
 QDE = b"<Project xmlns='urn:QDA-XML:project:1.0'/>"
 
 
+# Pujud is an Indonesian site: its import errors are in Indonesian.
 @pytest.mark.parametrize("name, members, expect", [
-    ("bomb", {"project.qde": QDE, "sources/a.txt": b"\0" * (80 * 1024 * 1024)}, "expands to too much data"),
-    ("escape", {"project.qde": QDE, "sources/../../../etc/passwd": b"x"}, "outside its own folder"),
-    ("absolute", {"project.qde": QDE, "/etc/passwd": b"x"}, "outside its own folder"),
-    ("empty", {}, "expected one .qde project file"),
-    ("two-projects", {"a.qde": QDE, "b.qde": QDE}, "expected one .qde project file in the archive, found 2"),
+    ("bomb", {"project.qde": QDE, "sources/a.txt": b"\0" * (80 * 1024 * 1024)}, "mengembang menjadi data yang terlalu besar"),
+    ("escape", {"project.qde": QDE, "sources/../../../etc/passwd": b"x"}, "jalur di luar foldernya sendiri"),
+    ("absolute", {"project.qde": QDE, "/etc/passwd": b"x"}, "jalur di luar foldernya sendiri"),
+    ("empty", {}, "seharusnya ada satu berkas proyek .qde"),
+    ("two-projects", {"a.qde": QDE, "b.qde": QDE}, "seharusnya ada satu berkas proyek .qde di dalam arsip, ditemukan 2"),
     ("missing-source", {"project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='g' name='T' "
-                                      b"plainTextPath='internal://g.txt'/></Sources></Project>"}, "source text 'internal://g.txt' is not in the archive"),
+                                      b"plainTextPath='internal://g.txt'/></Sources></Project>"}, "teks sumber 'internal://g.txt' tidak ada di folder sumber arsip"),
 ])
 def test_bad_qdpx_is_refused_and_the_site_is_unchanged(site, tmp_path, name, members, expect):
     qdpx = zip_with(tmp_path / f"{name}.qdpx", members)
@@ -126,7 +127,7 @@ def test_truncated_qdpx(site, tmp_path):
     qdpx = zip_with(tmp_path / "whole.qdpx", {"project.qde": QDE * 100})
     cut = tmp_path / "cut.qdpx"
     cut.write_bytes(qdpx.read_bytes()[:60])
-    fails_cleanly(site, "not a readable .qdpx", lambda: import_into_site(site, "pujud", cut))
+    fails_cleanly(site, "bukan berkas .qdpx (zip) yang dapat dibaca", lambda: import_into_site(site, "pujud", cut))
 
 
 # --- property-based: the loader either returns the cells it was given or names a problem ----------

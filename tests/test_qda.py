@@ -134,6 +134,28 @@ def test_failed_import_leaves_the_site_as_it_was(demo, tmp_path):
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     write(folder / "stage_mapping.csv", "code,stage,family\nDialog,nostage,\n")
     before["stage_mapping.csv"] = (folder / "stage_mapping.csv").read_bytes()
-    with pytest.raises(DataError, match="stage 'nostage' is not in the codebook"):
+    with pytest.raises(DataError, match="tahap 'nostage' tidak ada di buku kode"):
         import_into_site(demo, "demo", qdpx(tmp_path))
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_archive_errors_speak_the_sites_language(tmp_path):
+    bad = broken(tmp_path, "noproject.qdpx", {"sources/a.txt": b"x"})
+    with pytest.raises(DataError, match="seharusnya ada satu berkas proyek .qde di dalam arsip, ditemukan 0"):
+        qda.read_any(bad, "id")
+    with pytest.raises(DataError, match="expected one .qde project file in the archive, found 0"):
+        qda.read_any(bad, "en")
+
+
+@pytest.mark.parametrize("start, end, message", [
+    ("abc", "10", "startPosition of a coded selection should be a whole number, found 'abc'"),
+    ("5", "4", "runs from character 5 to 4, outside the source text"),
+    ("0", "999", "runs from character 0 to 999, outside the source text (12 characters)"),
+])
+def test_coded_selections_outside_their_text_are_refused(tmp_path, start, end, message):
+    qde = ("<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='s' name='Wawancara'>"
+           "<PlainTextContent>Dua belas ch</PlainTextContent>"
+           f"<PlainTextSelection guid='x' startPosition='{start}' endPosition='{end}'/></TextSource></Sources></Project>")
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as exc:
+        qda.read_qdpx(broken(tmp_path, "positions.qdpx", {"project.qde": qde.encode()}))
+    assert exc.value.problems[0].column == "Wawancara"

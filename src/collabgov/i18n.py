@@ -42,6 +42,11 @@ def message(key: str, lang: str, **values) -> str:
     return label(f"messages.{key}", lang if lang in LANGUAGES else "en", **values)
 
 
+def message_every_language(key: str, **values) -> str:
+    """An error message in every language, for files whose language cannot be read (a broken site.yaml)."""
+    return " / ".join(message(key, lang, **values) for lang in LANGUAGES)
+
+
 def number(x: float | int | None, lang: str, digits: int = 2) -> str:
     """``1234.5`` -> ``1.234,50`` (id) or ``1,234.50`` (en); ``None``/NaN -> an en dash."""
     from babel.numbers import format_decimal

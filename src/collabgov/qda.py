@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import DataError, Problem, display_path
+from .i18n import message
 from .tables import find_table, load_table, read_table, validate_table
 
 NS = "urn:QDA-XML:project:1.0"
@@ -45,21 +46,25 @@ class Imported:
 
 # --- REFI-QDA ---------------------------------------------------------------------------------
 
-def _safe_members(zf: zipfile.ZipFile, shown: str) -> dict[str, zipfile.ZipInfo]:
+def _refuse(shown: str, column: str | None, key: str, lang: str, **values) -> DataError:
+    return DataError([Problem(shown, None, column, message(key, lang, **values))])
+
+
+def _safe_members(zf: zipfile.ZipFile, shown: str, lang: str) -> dict[str, zipfile.ZipInfo]:
     members, total = {}, 0
     for info in zf.infolist():
         path = PurePosixPath(info.filename.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts:
-            raise DataError([Problem(shown, None, None, f"the archive holds a path outside its own folder ({info.filename}); refusing to read it")])
+            raise _refuse(shown, None, "qdpx_outside", lang, member=info.filename)
         total += info.file_size
         ratio = info.file_size / max(1, info.compress_size)
         if info.file_size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES or (info.file_size > 1_000_000 and ratio > MAX_RATIO):
-            raise DataError([Problem(shown, None, None, f"the archive expands to too much data ({info.filename}: {info.file_size} bytes); refusing to read it")])
+            raise _refuse(shown, None, "qdpx_too_big", lang, member=info.filename, size=info.file_size)
         members[str(path)] = info
     return members
 
 
-def read_qdpx(path: Path) -> Imported:
+def read_qdpx(path: Path, lang: str = "en") -> Imported:
     from defusedxml import ElementTree
     from defusedxml.common import DefusedXmlException
     from xml.etree.ElementTree import ParseError
@@ -68,18 +73,18 @@ def read_qdpx(path: Path) -> Imported:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError([Problem(shown, None, None, f"not a readable .qdpx (zip) file: {type(exc).__name__}")]) from None
+        raise _refuse(shown, None, "qdpx_unreadable", lang, detail=type(exc).__name__) from None
     with zf:
-        members = _safe_members(zf, shown)
+        members = _safe_members(zf, shown, lang)
         projects = [m for m in members if m.lower().endswith(".qde")]
         if len(projects) != 1:
-            raise DataError([Problem(shown, None, None, f"expected one .qde project file in the archive, found {len(projects)}")])
+            raise _refuse(shown, None, "qdpx_projects", lang, found=len(projects))
         try:
             root = ElementTree.fromstring(zf.read(members[projects[0]]))
         except (ParseError, DefusedXmlException, zipfile.BadZipFile, EOFError) as exc:
-            raise DataError([Problem(shown, None, projects[0], f"not valid REFI-QDA XML: {exc}")]) from None
+            raise _refuse(shown, projects[0], "qdpx_bad_xml", lang, detail=exc) from None
         if root.tag != f"{{{NS}}}Project":
-            raise DataError([Problem(shown, None, projects[0], f"expected a <Project> in namespace {NS}, found {root.tag}")])
+            raise _refuse(shown, projects[0], "qdpx_namespace", lang, namespace=NS, found=root.tag)
         q = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
         out = Imported(tool=root.get("origin") or "REFI-QDA")
         users = {u.get("guid"): u.get("name") or u.get("guid") for u in root.iter(q("User"))}
@@ -117,11 +122,13 @@ def read_qdpx(path: Path) -> Imported:
         folders = {m.split("/")[0].lower(): m.split("/")[0] for m in members if "/" in m}
         for source in root.iter(q("TextSource")):
             name = source.get("name") or source.get("guid")
-            text = _source_text(zf, members, folders, source, q, shown)
+            text = _source_text(zf, members, folders, source, q, shown, lang)
             informant = source_case.get(source.get("guid"), "unattributed")
             out.sources.append({"source": name, "characters": len(text), "informant": informant})
             for sel in source.findall(q("PlainTextSelection")):
-                start, end = int(sel.get("startPosition", 0)), int(sel.get("endPosition", 0))
+                start, end = _position(sel, "startPosition", shown, name, lang), _position(sel, "endPosition", shown, name, lang)
+                if not 0 <= start <= end <= len(text):
+                    raise _refuse(shown, name, "qdpx_selection", lang, start=start, end=end, length=len(text))
                 by_coder: dict[str, list[str]] = {}
                 for coding in sel.findall(q("Coding")):
                     coder = users.get(coding.get("creatingUser") or sel.get("creatingUser"), coding.get("creatingUser") or sel.get("creatingUser") or "unknown")
@@ -134,7 +141,7 @@ def read_qdpx(path: Path) -> Imported:
     return out
 
 
-def _source_text(zf, members, folders, source, q, shown) -> str:
+def _source_text(zf, members, folders, source, q, shown, lang) -> str:
     inline = source.find(q("PlainTextContent"))
     if inline is not None:
         return inline.text or ""
@@ -147,7 +154,15 @@ def _source_text(zf, members, folders, source, q, shown) -> str:
         key = str(PurePosixPath(candidate))
         if key in members:
             return zf.read(members[key]).decode("utf-8-sig", errors="replace")
-    raise DataError([Problem(shown, None, source.get("name"), f"source text '{ref}' is not in the archive's sources folder")])
+    raise _refuse(shown, source.get("name"), "qdpx_missing_source", lang, ref=ref)
+
+
+def _position(selection, attribute: str, shown: str, source: str, lang: str) -> int:
+    value = selection.get(attribute, "0")
+    try:
+        return int(value)
+    except ValueError:
+        raise _refuse(shown, source, "qdpx_position", lang, attribute=attribute, found=value) from None
 
 
 # --- Taguette ---------------------------------------------------------------------------------
@@ -176,10 +191,10 @@ def read_taguette(path: Path, lang: str = "en") -> Imported:
 def read_any(path: Path, lang: str = "en") -> Imported:
     path = Path(path)
     if path.suffix.lower() == ".qdpx":
-        return read_qdpx(path)
+        return read_qdpx(path, lang)
     if path.suffix.lower() in (".csv", ".xlsx"):
         return read_taguette(path, lang)
-    raise DataError([Problem(display_path(path), None, None, "expected a REFI-QDA project (.qdpx) or a Taguette export (.csv, .xlsx)")])
+    raise _refuse(display_path(path), None, "import_kind", lang)
 
 
 def site_tables(imported: Imported, folder: Path, lang: str = "en") -> dict[str, list[dict]]:
@@ -190,9 +205,9 @@ def site_tables(imported: Imported, folder: Path, lang: str = "en") -> dict[str,
     stages = book.stages
     mapping = {r["code"]: r for r in (load_table(folder, "stage_mapping", lang, required=False) or [])}
     path = display_path(find_table(folder, "stage_mapping") or folder / "stage_mapping.csv")
-    problems = [Problem(path, n, "stage", f"stage '{r['stage']}' is not in the codebook: expected one of {', '.join(stages)}")
+    problems = [Problem(path, n, "stage", message("mapping_stage", lang, found=r["stage"], expected=", ".join(stages)))
                 for n, r in enumerate(mapping.values(), start=2) if r["stage"] and r["stage"] not in stages]
-    problems += [Problem(path, n, "same_as", f"unknown code '{r['same_as']}': expected a code of the site's codebook")
+    problems += [Problem(path, n, "same_as", message("mapping_same_as", lang, found=r["same_as"]))
                  for n, r in enumerate(mapping.values(), start=2) if r.get("same_as") and r["same_as"] not in book.codes.index]
     if problems:
         raise DataError(problems)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from .errors import DataError, Problem, UsageError, display_path
-from .i18n import LANGUAGES, message
+from .i18n import LANGUAGES, message, message_every_language
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 REGION_CODE = re.compile(r"^\d{2}(\.\d{2}){0,2}(\.\d{4})?$")
@@ -89,9 +89,9 @@ def read_parameters(path: Path) -> dict:
         params = yaml.safe_load(path.read_text("utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError([Problem(shown, getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, None, message("yaml_invalid", lang, detail=detail))]) from None
+        raise DataError([Problem(shown, getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, None, message_every_language("yaml_invalid") + f": {detail}")]) from None
     if not isinstance(params, dict):
-        raise DataError([Problem(shown, None, None, message("yaml_not_mapping", lang))])
+        raise DataError([Problem(shown, None, None, message_every_language("yaml_not_mapping"))])
     if params.get("default_language") in LANGUAGES:
         lang = params["default_language"]
     problems = []
