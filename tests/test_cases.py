@@ -49,3 +49,24 @@ def test_summary_and_comparisons_of_the_pujud_table():
     by_measure = {c.measure: c for c in cases.compare_years(table)}
     assert by_measure["cases"].change == 1 and round(by_measure["cases"].relative_change, 3) == 0.071
     assert by_measure["suspects"].change == 0 and not by_measure["suspects"].significant
+
+
+def test_statistics_agree_with_scipy_stats_over_a_grid_of_counts():
+    from scipy import stats
+
+    for x in range(0, 80):
+        lo, hi = cases.garwood_interval(x)
+        assert lo == pytest.approx(stats.chi2.ppf(0.025, 2 * x) / 2 if x else 0.0, rel=1e-9)
+        assert hi == pytest.approx(stats.chi2.ppf(0.975, 2 * x + 2) / 2, rel=1e-9)
+    for x_from in range(0, 40, 3):
+        for x_to in range(0, 40):
+            n = x_from + x_to
+            if n == 0:
+                continue
+            result = stats.binomtest(x_to, n, 0.5)
+            ci = result.proportion_ci(confidence_level=0.95, method="exact")
+            rr, lo, hi, p = cases.rate_ratio_test(x_from, x_to)
+            assert p == pytest.approx(min(1.0, result.pvalue), rel=1e-6), (x_from, x_to)
+            ratio = lambda q: math.inf if q >= 1 else q / (1 - q)  # noqa: E731
+            assert lo == pytest.approx(ratio(ci.low), rel=1e-6, abs=1e-12), (x_from, x_to)
+            assert hi == pytest.approx(ratio(ci.high), rel=1e-6), (x_from, x_to)
