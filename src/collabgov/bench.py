@@ -1,6 +1,6 @@
 """``make bench``: build times for Pujud and for a batch of SYNTHETIC sites, each beside a floor
 measured in the same run (papermill executing an empty notebook, times the number of notebooks),
-and peak memory. Long: about 15-20 minutes on two cores. ``BENCH_SITES`` sets the batch size (20)."""
+and peak memory. Long: about 12 minutes on two cores. ``BENCH_SITES`` sets the batch size (20)."""
 from __future__ import annotations
 
 import os
