@@ -53,3 +53,16 @@ def test_report_opens_offline(built):
     assert 'src="data:image/png;base64,' in html or "src='data:image/png;base64," in html
     assert re.search(r"alt=[\"'][^\"']*14 kasus", html)
     assert "import collabgov" not in html  # code hidden
+
+
+def test_no_figure_is_cut_off_at_its_edges(built):
+    """Every figure keeps a blank margin: a label or bar touching the edge of the PNG was cut off."""
+    import numpy as np
+    from PIL import Image
+
+    cut = []
+    for png in sorted((built / "figures").glob("*/*.png")):
+        grey = np.asarray(Image.open(png).convert("L"))
+        edges = {"left": grey[:, :4], "right": grey[:, -4:], "top": grey[:4], "bottom": grey[-4:]}
+        cut += [f"{png.parent.name}/{png.name} ({side})" for side, strip in edges.items() if (strip < 250).any()]
+    assert cut == []

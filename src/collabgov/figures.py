@@ -75,12 +75,10 @@ def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str,
     out.mkdir(parents=True, exist_ok=True)
     record = {"id": figure_id, "caption": caption, "alt": alt, "source": source, "files": {}, "inputs": {}}
     with plt.rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):
-        # The tight box is worked out once, for both files (``bbox_inches="tight"`` would lay the
-        # figure out again for each).
-        fig.draw_without_rendering()
-        bbox = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
-        fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches=bbox, metadata={"Software": None})
-        fig.savefig(out / f"{figure_id}.svg", bbox_inches=bbox, metadata={"Date": None, "Creator": None})
+        # Each format works out its own tight box: text measured at the figure's 100 dpi comes out
+        # narrower than at 300 dpi, and a box shared between the two cut off long labels in the PNG.
+        fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(out / f"{figure_id}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     for suffix in ("png", "svg"):
         record["files"][suffix] = {"path": f"{figure_id}.{suffix}", "sha256": sha256(out / f"{figure_id}.{suffix}")}
