@@ -71,30 +71,16 @@ def test_findings_table_and_stage_profile(site):
     assert dict(zip(profile["code"], profile["count"])) == {"guard": 1, "cleanup": 2}
 
 
-def test_unknown_code(site):
-    replace_line(site / "segments.csv", "mayor;guard", "mayor;gaurd")
-    assert problems(site) == [f"{site}/segments.csv:3: codes: unknown code 'gaurd': expected a code from the codebook"]
-
-
-def test_stage_not_in_codebook(site):
-    replace_line(site / "segments.csv", "interview,act,", "interview,acting,")
-    assert problems(site) == [f"{site}/segments.csv:5: stage: stage 'acting' is not in the codebook: expected one of meet, plan, act"]
-
-
-def test_duplicate_segment_id(site):
-    replace_line(site / "segments.csv", "X2,", "X1,")
-    assert problems(site) == [f"{site}/segments.csv:3: segment_id: duplicate value 'X1': it is already in row 2"]
-
-
-def test_missing_locator(site):
-    replace_line(site / "segments.csv", "X3,Transcript B,1,", "X3,,1,")
-    assert problems(site) == [f"{site}/segments.csv:4: section: a value is required here: expected text"]
-
-
-def test_bad_informant_reference(site):
-    replace_line(site / "segments.csv", ",B,c2,", ",C,c2,")
-    assert problems(site) == [
-        f"{site}/segments.csv:5: informant: unknown informant 'C': expected an informant_id from informants.csv or 'unattributed'"]
+@pytest.mark.parametrize("old, new, expected", [
+    ("mayor;guard", "mayor;gaurd", "segments.csv:3: codes: unknown code 'gaurd': expected a code from the codebook"),
+    ("interview,act,", "interview,acting,", "segments.csv:5: stage: stage 'acting' is not in the codebook: expected one of meet, plan, act"),
+    ("X2,", "X1,", "segments.csv:3: segment_id: duplicate value 'X1': it is already in row 2"),
+    ("X3,Transcript B,1,", "X3,,1,", "segments.csv:4: section: a value is required here: expected text"),
+    (",B,c2,", ",C,c2,", "segments.csv:5: informant: unknown informant 'C': expected an informant_id from informants.csv or 'unattributed'"),
+], ids=["unknown-code", "stage-not-in-codebook", "duplicate-segment-id", "missing-locator", "bad-informant"])
+def test_one_bad_cell_in_segments(site, old, new, expected):
+    replace_line(site / "segments.csv", old, new)
+    assert problems(site) == [f"{site}/{expected}"]
 
 
 def test_unknown_parent_and_loops_in_the_codebook(site):
