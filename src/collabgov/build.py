@@ -70,12 +70,8 @@ def validate(site: Site) -> None:
     from .context import SiteContext
     from .report import Report
 
-    p = site.params
     with tempfile.TemporaryDirectory() as scratch:
-        ctx = SiteContext(site=site.slug, lang=site.lang, data_dir=site.folder, output_dir=Path(scratch), kecamatan=p["kecamatan"],
-                          kabupaten=p["kabupaten"], provinsi=p["provinsi"], region_code=p["region_code"], years=p["years"],
-                          study=p["study"], languages=site.languages, synthetic=site.synthetic)
-        Report(ctx).check_texts()
+        Report(SiteContext(**notebook_parameters(site, site.lang, Path(scratch)))).check_texts()
 
 
 def check_kernel() -> None:

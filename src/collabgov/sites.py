@@ -130,4 +130,6 @@ def notebook_parameters(site: Site, lang: str, output_dir: Path) -> dict:
         "output_dir": str(output_dir),
         "lang": lang,
         **{k: site.params[k] for k in PARAMETERS if k in site.params and k != "default_language"},
+        "languages": site.languages,  # as the build plans them: the default language first
+        "synthetic": site.synthetic,
     }
