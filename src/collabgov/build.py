@@ -234,7 +234,9 @@ def _digest(*parts: bytes | str) -> str:
 
 
 def _files_digest(paths) -> str:
-    return _digest(*(f"{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()}" for p in sorted(paths)))
+    from .provenance import sha256
+
+    return _digest(*(f"{p.name}:{sha256(p)}" for p in sorted(paths)))
 
 
 def code_digest() -> str:
@@ -247,13 +249,14 @@ def code_digest() -> str:
 
 def fingerprints(site: Site, root: Path, steps: list[Step], extra: str) -> dict[str, str]:
     """What each step's outputs depend on: notebook, site.yaml, the inputs it reads, upstream steps, the code."""
+    from . import provenance
     from .tables import TABLE_SUFFIXES
 
     common = _digest(code_digest(), (site.folder / "site.yaml").read_bytes())
     out: dict[str, str] = {}
     for step in steps:
         if step.exports:
-            inputs = [p for p in site.folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+            inputs = provenance.site_files(site.folder)
         else:
             inputs = [site.folder / f"{t}{s}" for t in step.tables for s in TABLE_SUFFIXES if (site.folder / f"{t}{s}").is_file()]
         out[step.name] = _digest(common, step.lang, (root / "notebooks" / step.notebook).read_bytes(), _files_digest(inputs),

@@ -3,7 +3,6 @@ styles that carry the meaning without colour, labels in the report's language, a
 PNG and SVG files for the same inputs and pinned library versions."""
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .i18n import family_label, label  # noqa: E402
-from .provenance import sha256  # noqa: E402
+from .provenance import sha256, write_json  # noqa: E402
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours also differ in lightness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -84,7 +83,7 @@ def save(fig, figure_id: str, output_dir: Path | str, *, caption: str, alt: str,
         record["files"][suffix] = {"path": f"{figure_id}.{suffix}", "sha256": sha256(out / f"{figure_id}.{suffix}")}
     for path in inputs:
         record["inputs"][Path(path).name] = sha256(path)
-    (out / f"{figure_id}.json").write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+    write_json(out / f"{figure_id}.json", record)
     return SavedFigure(out / f"{figure_id}.png", record)
 
 

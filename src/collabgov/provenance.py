@@ -12,11 +12,11 @@ from importlib import metadata
 from pathlib import Path
 
 
-
 def sha256(path: Path | str) -> str:
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
 
 PACKAGES = ["collabgov", "babel", "ipykernel", "markdown-it-py", "matplotlib", "nbconvert", "nbformat", "numpy",
             "openpyxl", "pandas", "pandera", "papermill", "pypandoc_binary", "pyyaml", "scipy", "weasyprint"]
@@ -38,8 +38,13 @@ def source_date_epoch(root: Path) -> int:
     return int(stamp) if stamp and stamp.isdigit() else 0
 
 
+def site_files(folder: Path) -> list[Path]:
+    """Every input file of a site (hidden files, such as an import's scratch folder, are not inputs)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
 def input_checksums(root: Path, folder: Path) -> dict[str, str]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = site_files(folder)
     return {str(p.relative_to(root)) if p.is_relative_to(root) else str(p): sha256(p) for p in files}
 
 
