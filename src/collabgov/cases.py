@@ -122,16 +122,18 @@ def significance_bounds(x_from: int, alpha: float = 0.05) -> tuple[int | None, i
     return at_most, k
 
 
+def compare(table: pd.DataFrame, measure: str, first: int = 0, last: int = -1) -> Comparison:
+    """One measure compared between two rows of the case table (by default its first and last year)."""
+    a, b = table.iloc[first], table.iloc[last]
+    x0, x1 = int(a[measure]), int(b[measure])
+    ratio, lo, hi, p = rate_ratio_test(x0, x1)
+    at_most, at_least = significance_bounds(x0)
+    return Comparison(measure, int(a["year"]), int(b["year"]), x0, x1, ratio, lo, hi, p, at_most, at_least)
+
+
 def compare_years(table: pd.DataFrame) -> list[Comparison]:
     """Each measure compared between consecutive years of the case table."""
-    out = []
-    for measure in MEASURES:
-        for (_, a), (_, b) in zip(table.iterrows(), table.iloc[1:].iterrows()):
-            x0, x1 = int(a[measure]), int(b[measure])
-            ratio, lo, hi, p = rate_ratio_test(x0, x1)
-            at_most, at_least = significance_bounds(x0)
-            out.append(Comparison(measure, int(a["year"]), int(b["year"]), x0, x1, ratio, lo, hi, p, at_most, at_least))
-    return out
+    return [compare(table, measure, k, k + 1) for measure in MEASURES for k in range(len(table) - 1)]
 
 
 def yearly_summary(table: pd.DataFrame) -> pd.DataFrame:

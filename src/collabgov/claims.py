@@ -72,15 +72,15 @@ class Checker:
     def count_change(self, args):
         measure, direction = args["measure"][0], args.get("direction", ["increase"])[0]
         first, last = self.table.iloc[0], self.table.iloc[-1]
-        x0, x1 = int(first[measure]), int(last[measure])
-        rr, lo, hi, p = case_stats.rate_ratio_test(x0, x1)
+        c = case_stats.compare(self.table, measure)
+        x0, x1, p = c.count_from, c.count_to, c.p_value
         others = [m for m in case_stats.MEASURES if m != measure]
         other_changes = "; ".join(
             self.t("other_change", measure=label(f"report.col.{m}", self.L), change=signed(int(last[m]) - int(first[m]), self.L))
             if int(last[m]) != int(first[m]) else self.t("other_no_change", measure=label(f"report.col.{m}", self.L).lower())
             for m in others)
         evidence = self.t("change_evidence", change=signed(x1 - x0, self.L), pct=percent((x1 - x0) / x0, self.L) if x0 else "–",
-                          rr=number(rr, self.L), ci=interval(lo, hi, self.L), p=p_value(p, self.L), others=other_changes)
+                          rr=number(c.rate_ratio, self.L), ci=interval(c.ci_low, c.ci_high, self.L), p=p_value(p, self.L), others=other_changes)
         moved = (x1 > x0) if direction == "increase" else (x1 < x0)
         return evidence, "consistent" if moved and p < 0.05 else "not_supported"
 

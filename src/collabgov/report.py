@@ -362,16 +362,13 @@ def case_facts(ctx: SiteContext, table, summary, lang: str) -> dict[str, str]:
             facts[f"{m}_{y}"] = integer(r[m], L)
             facts[f"{m}_{y}_ci"] = interval(r[f"{m}_low"], r[f"{m}_high"], L)
         facts[f"suspects_per_case_{y}"] = number(r["suspects_per_case"], L)
-    first, last = table.iloc[0], table.iloc[-1]
     for m in case_stats.MEASURES:
-        x0, x1 = int(first[m]), int(last[m])
-        rr, lo, hi, p = case_stats.rate_ratio_test(x0, x1)
-        at_most, at_least = case_stats.significance_bounds(x0)
-        facts[f"{m}_change"] = signed(x1 - x0, L)
-        facts[f"{m}_change_pct"] = percent((x1 - x0) / x0, L) if x0 else "–"
-        facts[f"{m}_rate_ratio"] = number(rr, L)
-        facts[f"{m}_rate_ratio_ci"] = interval(lo, hi, L)
-        facts[f"{m}_p"] = p_value(p, L)
-        facts[f"{m}_needed_at_most"] = integer(at_most, L) if at_most is not None else "–"
-        facts[f"{m}_needed_at_least"] = integer(at_least, L)
+        c = case_stats.compare(table, m)  # first year against last
+        facts[f"{m}_change"] = signed(c.change, L)
+        facts[f"{m}_change_pct"] = percent(c.relative_change, L) if c.count_from else "–"
+        facts[f"{m}_rate_ratio"] = number(c.rate_ratio, L)
+        facts[f"{m}_rate_ratio_ci"] = interval(c.ci_low, c.ci_high, L)
+        facts[f"{m}_p"] = p_value(c.p_value, L)
+        facts[f"{m}_needed_at_most"] = integer(c.needed_at_most, L) if c.needed_at_most is not None else "–"
+        facts[f"{m}_needed_at_least"] = integer(c.needed_at_least, L)
     return facts
