@@ -1,7 +1,6 @@
 """Compare sites: cases and suspects per year side by side (with exact intervals) and stage profiles."""
 from __future__ import annotations
 
-import base64
 import shutil
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from . import cases as case_stats
 from . import coding, figures
 from .errors import UsageError
 from .i18n import integer, interval, label, percent
-from .report import Fragment, esc
+from .report import Fragment, esc, figure_html, table_html
 from .sites import load_site
 
 
@@ -82,10 +81,7 @@ def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
 
 def _embed(fig, key: str, folder: Path, caption: str, alt: str, number: int, lang: str, synthetic: bool) -> str:
     saved = figures.save(fig, key, folder, caption=caption, alt=alt, source=label("compare.source", lang), inputs=[], synthetic=synthetic)
-    caption, alt = saved.record["caption"], saved.record["alt"]
-    data = base64.b64encode(saved.png.read_bytes()).decode("ascii")
-    return (f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(alt)}'/>"
-            f"<figcaption>{esc(label('report.figure', lang))} {number}. {esc(caption)}</figcaption></figure>")
+    return figure_html(key, f"{label('report.figure', lang)} {number}", saved.png, saved.record["alt"], saved.record["caption"], lang)
 
 
 def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Path) -> Fragment:
@@ -97,26 +93,21 @@ def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Pa
     t = lambda k, **v: label(f"compare.{k}", lang, **v)  # noqa: E731
     head = [t("site"), label("report.col.year", lang), label("report.col.cases", lang), label("report.col.ci95", lang),
             label("report.col.suspects", lang), label("report.col.ci95", lang)]
-    body = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in (names[r.site], r.year, integer(r.cases, lang),
-                   interval(r.cases_low, r.cases_high, lang), integer(r.suspects, lang), interval(r.suspects_low, r.suspects_high, lang))) + "</tr>"
-                   for r in panel.itertuples())
+    rows = [[names[r.site], str(r.year), integer(r.cases, lang), interval(r.cases_low, r.cases_high, lang), integer(r.suspects, lang),
+             interval(r.suspects_low, r.suspects_high, lang)] for r in panel.itertuples()]
     stage_head = [t("site")] + list(dict.fromkeys(profiles["stage"]))
     pivot = profiles.pivot_table(index="site", columns="stage", values="share", sort=False).reindex(columns=stage_head[1:])
-    stage_body = "".join("<tr><td>" + esc(names[s]) + "</td>" + "".join(f"<td>{esc(percent(v, lang, 0, sign=False) if v == v else '–')}</td>" for v in row) + "</tr>"
-                         for s, row in pivot.iterrows())
+    stage_rows = [[names[s]] + [percent(v, lang, 0, sign=False) if v == v else "–" for v in row] for s, row in pivot.iterrows()]
+    number = lambda n: f"{label('report.table', lang)} {n}"  # noqa: E731
     synthetic = [names[s.slug] for s in sites if s.synthetic]
     parts = [f"<h1>{esc(t('title'))}</h1>", f"<p class='subtitle'>{esc(', '.join(names.values()))}</p>"]
     if synthetic:
         parts.append(f"<p class='synthetic'>{esc(t('synthetic_banner', sites=', '.join(synthetic)))}</p>")
     parts += [f"<h2>{esc(t('cases_heading'))}</h2>",
-              f"<div class='table-block'><table><caption>{esc(label('report.table', lang))} 1. {esc(t('cases_table'))}</caption><thead><tr>"
-              + "".join(f"<th>{esc(h)}</th>" for h in head) + f"</tr></thead><tbody>{body}</tbody></table>"
-              f"<p class='source'>{esc(label('report.source', lang))}: {esc(t('source'))}</p></div>",
+              table_html("compare_cases", number(1), head, rows, t("cases_table"), t("source"), lang, numeric_from=2),
               _embed(cases_figure(panel, names, lang), f"compare_cases.{lang}", figures_dir, t("cases_caption"), t("cases_alt"), 1, lang, bool(synthetic)),
               f"<h2>{esc(t('stages_heading'))}</h2>",
-              f"<div class='table-block'><table><caption>{esc(label('report.table', lang))} 2. {esc(t('stages_table'))}</caption><thead><tr>"
-              + "".join(f"<th>{esc(h)}</th>" for h in stage_head) + f"</tr></thead><tbody>{stage_body}</tbody></table>"
-              f"<p class='source'>{esc(label('report.source', lang))}: {esc(t('source'))}</p></div>",
+              table_html("compare_stages", number(2), stage_head, stage_rows, t("stages_table"), t("source"), lang),
               _embed(profile_figure(profiles, names, lang), f"compare_stages.{lang}", figures_dir, t("stages_caption"), t("stages_alt"), 2, lang, bool(synthetic))]
     return Fragment("".join(parts))
 

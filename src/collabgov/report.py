@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import re
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -48,6 +49,28 @@ class Fragment(str):
 
 def esc(text) -> str:
     return html.escape(str(text), quote=True)
+
+
+def table_html(key: str, number: str, head: list[str], rows: list[list[str]], title: str, source: str, lang: str,
+               numeric_from: int = 1, widths: list[int] | None = None) -> str:
+    """A numbered table (``number`` such as "Tabel 3"): title above, source below; ``widths`` (percent)
+    fix the columns of text-heavy tables; columns from ``numeric_from`` on are right-aligned numbers."""
+    cells = "".join(f"<th scope='col'>{esc(h)}</th>" for h in head)
+    cols = "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>" if widths else ""
+    body = "".join("<tr>" + "".join(f"<td class='{'num' if i >= numeric_from else 'txt'}'>{esc(v)}</td>" for i, v in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return (f"<div class='table-block' id='table-{esc(key)}'><table class='{'fixed' if widths else 'auto'}'>"
+            f"<caption>{esc(number)}. {esc(title)}</caption>{cols}"
+            f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+            f"<p class='source'>{esc(label('report.source', lang))}: {esc(source)}</p></div>")
+
+
+def figure_html(key: str, number: str, png: Path, alt: str, caption: str, lang: str, source: str | None = None) -> str:
+    """A numbered figure embedded as PNG (a data URI, so the page stands alone), alt text, caption below."""
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    source_text = f" {esc(label('report.source', lang))}: {esc(source)}" if source is not None else ""
+    return (f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(alt)}'/>"
+            f"<figcaption>{esc(number)}. {esc(caption)}{source_text}</figcaption></figure>")
 
 
 class Report:
@@ -135,24 +158,14 @@ class Report:
 
     def table(self, key: str, head: list[str], rows: list[list[str]], title: str, source: str, numeric_from: int = 1,
               widths: list[int] | None = None) -> str:
-        """A numbered table: title above, source below; ``widths`` (percent) fix the columns of text-heavy tables."""
-        cells = "".join(f"<th scope='col'>{esc(h)}</th>" for h in head)
-        cols = "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>" if widths else ""
-        body = "".join("<tr>" + "".join(f"<td class='{'num' if i >= numeric_from else 'txt'}'>{esc(v)}</td>" for i, v in enumerate(row)) + "</tr>"
-                       for row in rows)
-        return (f"<div class='table-block' id='table-{esc(key)}'><table class='{'fixed' if widths else 'auto'}'>"
-                f"<caption>{esc(self.ref('table', key))}. {esc(title)}</caption>{cols}"
-                f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-                f"<p class='source'>{esc(label('report.source', self.lang))}: {esc(source)}</p></div>")
+        return table_html(key, self.ref("table", key), head, rows, title, source, self.lang, numeric_from, widths)
 
     def figure(self, key: str) -> str:
-        """A figure saved by an analysis notebook, embedded as PNG with its alt text and caption below."""
+        """A figure saved by an analysis notebook, with the caption and source of its sidecar."""
         folder = self.ctx.figures_dir
         record = json.loads((folder / f"{key}.{self.lang}.json").read_text("utf-8"))
-        data = base64.b64encode((folder / f"{key}.{self.lang}.png").read_bytes()).decode("ascii")
-        return (f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(record['alt'])}'/>"
-                f"<figcaption>{esc(self.ref('figure', key))}. {esc(record['caption'])} "
-                f"{esc(label('report.source', self.lang))}: {esc(record['source'])}</figcaption></figure>")
+        return figure_html(key, self.ref("figure", key), folder / f"{key}.{self.lang}.png", record["alt"], record["caption"],
+                           self.lang, record["source"])
 
     # --- the report, section by section -----------------------------------------------------
     def title(self) -> Fragment:
