@@ -159,3 +159,13 @@ def test_coded_selections_outside_their_text_are_refused(tmp_path, start, end, m
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as exc:
         qda.read_qdpx(broken(tmp_path, "positions.qdpx", {"project.qde": qde.encode()}))
     assert exc.value.problems[0].column == "Wawancara"
+
+
+def test_import_replaces_a_table_kept_in_another_format(demo, tmp_path):
+    folder = demo / "data/demo"
+    segments = folder / "segments.csv"
+    segments.with_suffix(".tsv").write_text(segments.read_text("utf-8").replace(",", "\t"), "utf-8")
+    segments.unlink()  # this site keeps its segments as a tab-separated file
+    import_into_site(demo, "demo", qdpx(tmp_path))
+    assert (folder / "segments.csv").is_file() and not (folder / "segments.tsv").exists()
+    assert len(coding.load_coded_data(folder).segments) > 0

@@ -82,7 +82,6 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "compare":
             from .compare import build_comparison
 
-            site = " ".join(args.sites)
             build_comparison(root, args.sites)
     except DataError as exc:
         where = f"the data of site '{site}'" if site else "the input"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import qda
 from .sites import load_site
+from .tables import remove_other_formats
 
 
 def import_into_site(root: Path, slug: str, source: str | Path) -> list[Path]:
@@ -21,8 +22,6 @@ def import_into_site(root: Path, slug: str, source: str | Path) -> list[Path]:
 
         load_coded_data(staging, site.lang)  # the imported tables must validate before they replace anything
         for path in written:
-            for stale in (site.folder / f"{path.stem}.xlsx",):
-                if stale.exists():
-                    stale.unlink()
+            remove_other_formats(site.folder, path.stem, path.suffix)
             shutil.copy2(path, site.folder / path.name)
     return [site.folder / p.name for p in written]

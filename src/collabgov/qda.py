@@ -277,14 +277,12 @@ def write_site_tables(folder: Path, tables: dict[str, list[dict]]) -> list[Path]
     """Write the tables as CSV (replacing earlier imports of the same tables); return the paths written."""
     import csv
 
-    from .tables import schema_descriptor
+    from .tables import remove_other_formats, schema_descriptor
 
     written = []
     for name, rows in tables.items():
         columns = [f["name"] for f in schema_descriptor(name)["fields"]]
-        for other in (folder / f"{name}.xlsx",):
-            if other.exists():
-                other.unlink()
+        remove_other_formats(folder, name, ".csv")
         target = folder / f"{name}.csv"
         tmp = target.with_suffix(".csv.tmp")
         with open(tmp, "w", newline="", encoding="utf-8") as fh:

@@ -45,6 +45,15 @@ def find_table(folder: Path, name: str, lang: str = "en") -> Path | None:
     return found[0] if found else None
 
 
+def remove_other_formats(folder: Path, name: str, keep: str) -> None:
+    """Delete table ``name`` in every format but ``keep`` (e.g. ``.csv``): a table written anew in one
+    format must not leave an older copy in another, which ``find_table`` would refuse as a second copy."""
+    for suffix in TABLE_SUFFIXES:
+        other = folder / f"{name}{suffix}"
+        if suffix != keep and other.exists():
+            other.unlink()
+
+
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
