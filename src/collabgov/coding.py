@@ -72,8 +72,9 @@ class CodedData:
     sources: pd.DataFrame = None  # lengths of source texts (imports from QDA tools)
 
 
-def load_codebook(folder: Path, lang: str = "en") -> Codebook:
-    rows = load_table(folder, "codebook", lang)
+def load_codebook(folder: Path, lang: str = "en", rows: list[dict] | None = None) -> Codebook:
+    """The codebook, its parents checked; ``rows`` when the table has been read and validated already."""
+    rows = load_table(folder, "codebook", lang) if rows is None else rows
     path = display_path(find_table(folder, "codebook"))
     codes = pd.DataFrame(rows).set_index("code", drop=False).rename_axis(None)
     problems = []
@@ -126,14 +127,14 @@ def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
             problems += exc.problems
     if problems:
         raise DataError(problems)
-    book = load_codebook(folder, lang)
+    book = load_codebook(folder, lang, tables["codebook"])
     informant_ids = {r["informant_id"] for r in tables["informants"]}
     problems += _check_references(display_path(find_table(folder, "segments")), tables["segments"], book, informant_ids, lang)
     if tables["documents"]:
         problems += _check_references(display_path(find_table(folder, "documents")), [dict(r, informant=UNATTRIBUTED) for r in tables["documents"]], book, None, lang)
     if problems:
         raise DataError(problems)
-    files = {name: find_table(folder, name) for name in tables if find_table(folder, name)}
+    files = {name: path for name in tables if (path := find_table(folder, name))}
     segments = pd.DataFrame(tables["segments"])
     documents = pd.DataFrame(tables["documents"] or [], columns=["document_id", "figure", "stage", "codes", "source", "locator", "title_id", "title_en"])
     sources = pd.DataFrame(tables["sources"] or [], columns=["source", "characters", "informant"])
