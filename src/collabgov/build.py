@@ -56,11 +56,11 @@ def validate(site: Site) -> None:
     from .coding import load_coded_data
     from .errors import DataError
 
-    problems = []
-    for load in (lambda: load_case_table(site.folder, site.lang, site.params["years"]),
-                 lambda: load_coded_data(site.folder, site.lang)):
+    problems, loaded = [], {}
+    for name, load in (("case_table", lambda: load_case_table(site.folder, site.lang, site.params["years"])),
+                       ("coded", lambda: load_coded_data(site.folder, site.lang))):
         try:
-            load()
+            loaded[name] = load()
         except DataError as exc:
             problems += exc.problems
     if problems:
@@ -70,8 +70,8 @@ def validate(site: Site) -> None:
     from .context import SiteContext
     from .report import Report
 
-    with tempfile.TemporaryDirectory() as scratch:
-        Report(SiteContext(**notebook_parameters(site, site.lang, Path(scratch)))).check_texts()
+    with tempfile.TemporaryDirectory() as scratch:  # every narrative file renders with what the data give
+        Report(SiteContext(**notebook_parameters(site, site.lang, Path(scratch))), **loaded).check_texts()
 
 
 def check_kernel() -> None:

@@ -74,13 +74,14 @@ def figure_html(key: str, number: str, png: Path, alt: str, caption: str, lang: 
 
 
 class Report:
-    def __init__(self, ctx: SiteContext):
+    def __init__(self, ctx: SiteContext, case_table=None, coded: coding.CodedData | None = None):
+        """The report of ``ctx``'s site; ``case_table`` and ``coded`` when they are loaded already."""
         self.ctx = ctx
         self.lang = ctx.lang
-        self.case_table = case_stats.load_case_table(ctx.data_dir, ctx.lang, ctx.years)
+        self.case_table = case_stats.load_case_table(ctx.data_dir, ctx.lang, ctx.years) if case_table is None else case_table
         self.summary = case_stats.yearly_summary(self.case_table)
         self.comparisons = case_stats.compare_years(self.case_table)
-        self.coded = coding.load_coded_data(ctx.data_dir, ctx.lang)
+        self.coded = coding.load_coded_data(ctx.data_dir, ctx.lang) if coded is None else coded
         self.stages = self.coded.codebook.stages
         self.claims = claim_checks.check_claims(ctx, self.case_table, self.coded)
         from .agreement import agreement_table
