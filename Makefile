@@ -7,7 +7,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
 KERNEL := collabgov
 READY  := $(VENV)/.ready
 
-.PHONY: all all-sites verify bench build check-site setup test lab clean sites new-site validate import compare templates
+.PHONY: all all-sites verify bench build check-site setup test test-fast lint format lab clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all
 
 all: build
@@ -41,6 +41,15 @@ bench: $(READY)
 
 test: $(READY)
 	$(PY) -m pytest -q
+
+# Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/.
+lint: $(READY)
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+format: $(READY)
+	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests
 
 lab: $(READY)
 	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL)

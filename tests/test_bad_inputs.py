@@ -1,5 +1,6 @@
 """The bad-input corpus: every broken input gets its own clear error, and nothing built changes.
 Plus a property-based test of the table loader."""
+
 import shutil
 import zipfile
 from pathlib import Path
@@ -13,7 +14,6 @@ from collabgov.build import build_sites
 from collabgov.errors import DataError
 from collabgov.importer import import_into_site
 from collabgov.tables import read_table, validate_table
-
 from conftest import ROOT
 
 CORPUS = yaml.safe_load((ROOT / "tests/bad_inputs/corpus.yaml").read_text())
@@ -38,7 +38,11 @@ def fails_cleanly(root: Path, expect: str, action=None):
     with pytest.raises(DataError) as exc:
         action() if action else build_sites(root, ["pujud"], jobs=1)
     assert expect in str(exc.value), str(exc.value)
-    after = {p: p.read_bytes() for p in list((root / "figures").rglob("*")) + list((root / "reports").rglob("*")) if p.is_file()}
+    after = {
+        p: p.read_bytes()
+        for p in list((root / "figures").rglob("*")) + list((root / "reports").rglob("*"))
+        if p.is_file()
+    }
     assert after == before
     assert not (root / "build" / "pujud.tmp").exists()
 
@@ -106,15 +110,32 @@ QDE = b"<Project xmlns='urn:QDA-XML:project:1.0'/>"
 
 
 # Pujud is an Indonesian site: its import errors are in Indonesian.
-@pytest.mark.parametrize("name, members, expect", [
-    ("bomb", {"project.qde": QDE, "sources/a.txt": b"\0" * (80 * 1024 * 1024)}, "mengembang menjadi data yang terlalu besar"),
-    ("escape", {"project.qde": QDE, "sources/../../../etc/passwd": b"x"}, "jalur di luar foldernya sendiri"),
-    ("absolute", {"project.qde": QDE, "/etc/passwd": b"x"}, "jalur di luar foldernya sendiri"),
-    ("empty", {}, "seharusnya ada satu berkas proyek .qde"),
-    ("two-projects", {"a.qde": QDE, "b.qde": QDE}, "seharusnya ada satu berkas proyek .qde di dalam arsip, ditemukan 2"),
-    ("missing-source", {"project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='g' name='T' "
-                                      b"plainTextPath='internal://g.txt'/></Sources></Project>"}, "teks sumber 'internal://g.txt' tidak ada di folder sumber arsip"),
-])
+@pytest.mark.parametrize(
+    "name, members, expect",
+    [
+        (
+            "bomb",
+            {"project.qde": QDE, "sources/a.txt": b"\0" * (80 * 1024 * 1024)},
+            "mengembang menjadi data yang terlalu besar",
+        ),
+        ("escape", {"project.qde": QDE, "sources/../../../etc/passwd": b"x"}, "jalur di luar foldernya sendiri"),
+        ("absolute", {"project.qde": QDE, "/etc/passwd": b"x"}, "jalur di luar foldernya sendiri"),
+        ("empty", {}, "seharusnya ada satu berkas proyek .qde"),
+        (
+            "two-projects",
+            {"a.qde": QDE, "b.qde": QDE},
+            "seharusnya ada satu berkas proyek .qde di dalam arsip, ditemukan 2",
+        ),
+        (
+            "missing-source",
+            {
+                "project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='g' name='T' "
+                b"plainTextPath='internal://g.txt'/></Sources></Project>"
+            },
+            "teks sumber 'internal://g.txt' tidak ada di folder sumber arsip",
+        ),
+    ],
+)
 def test_bad_qdpx_is_refused_and_the_site_is_unchanged(site, tmp_path, name, members, expect):
     qdpx = zip_with(tmp_path / f"{name}.qdpx", members)
     folder = site / "data/pujud"
@@ -136,8 +157,11 @@ cells = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_s
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.lists(cells, min_size=4, max_size=4), min_size=1, max_size=6),
-       delimiter=st.sampled_from([",", ";", "\t"]), encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+@given(
+    rows=st.lists(st.lists(cells, min_size=4, max_size=4), min_size=1, max_size=6),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+)
 def test_read_table_round_trips_what_a_spreadsheet_writes(tmp_path, rows, delimiter, encoding):
     import csv
     import io
@@ -157,4 +181,5 @@ def test_read_table_round_trips_what_a_spreadsheet_writes(tmp_path, rows, delimi
         assert exc.problems and all(p.file.endswith("cases.csv") for p in exc.problems)
     else:
         assert [[str(r["year"]), str(r["cases"]), str(r["suspects"])] for r in typed] == [
-            [str(int(c.replace(".", "").replace(",", ""))) for c in r[:3]] for r in kept]
+            [str(int(c.replace(".", "").replace(",", ""))) for c in r[:3]] for r in kept
+        ]

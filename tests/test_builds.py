@@ -1,4 +1,5 @@
 """Incremental, failure-safe and verifiable builds."""
+
 import hashlib
 import os
 import signal
@@ -10,12 +11,15 @@ import pytest
 from collabgov.build import build_sites
 from collabgov.verify import compare
 
-
 pytestmark = pytest.mark.e2e
 
 
 def snapshot(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_nothing_changed_runs_no_notebook(built, capsys):
@@ -32,7 +36,9 @@ def test_one_changed_table_reruns_only_what_reads_it(built, capsys):
     cases = built / "data/pujud/cases.csv"
     original = cases.read_text()
     try:
-        cases.write_text(original.replace("as printed in the article's Tabel 1.1", "as printed in Tabel 1.1 of the article"))
+        cases.write_text(
+            original.replace("as printed in the article's Tabel 1.1", "as printed in Tabel 1.1 of the article")
+        )
         assert build_sites(built, ["pujud"], jobs=2) == []
         err = capsys.readouterr().err
         assert "3 of 4 notebooks to run" in err  # the case table notebook and both reports
@@ -64,8 +70,13 @@ def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
     root = built
     before = {name: snapshot(root / name / "pujud") for name in ("figures", "reports")}
     env = dict(os.environ, COLLABGOV_ROOT=str(root))
-    proc = subprocess.Popen([sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"], env=env,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     lines = []
     for line in proc.stderr:  # kill it once the notebooks are running and some outputs are written
         lines.append(line)

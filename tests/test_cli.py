@@ -1,4 +1,5 @@
 """What a user meets at the command line: one clear line, a non-zero exit, no traceback."""
+
 import subprocess
 import sys
 

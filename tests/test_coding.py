@@ -1,11 +1,11 @@
 """Coded data: cross-table checks with clear messages, and the counts on a SYNTHETIC fixture."""
+
 import shutil
 
 import pytest
 
 from collabgov import coding, figures
 from collabgov.errors import DataError
-
 from conftest import ROOT, write
 
 FIXTURE = ROOT / "tests" / "fixtures" / "synthetic_coding"
@@ -71,13 +71,29 @@ def test_findings_table_and_stage_profile(site):
     assert dict(zip(profile["code"], profile["count"])) == {"guard": 1, "cleanup": 2}
 
 
-@pytest.mark.parametrize("old, new, expected", [
-    ("mayor;guard", "mayor;gaurd", "segments.csv:3: codes: unknown code 'gaurd': expected a code from the codebook"),
-    ("interview,act,", "interview,acting,", "segments.csv:5: stage: stage 'acting' is not in the codebook: expected one of meet, plan, act"),
-    ("X2,", "X1,", "segments.csv:3: segment_id: duplicate value 'X1': it is already in row 2"),
-    ("X3,Transcript B,1,", "X3,,1,", "segments.csv:4: section: a value is required here: expected text"),
-    (",B,c2,", ",C,c2,", "segments.csv:5: informant: unknown informant 'C': expected an informant_id from informants.csv or 'unattributed'"),
-], ids=["unknown-code", "stage-not-in-codebook", "duplicate-segment-id", "missing-locator", "bad-informant"])
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        (
+            "mayor;guard",
+            "mayor;gaurd",
+            "segments.csv:3: codes: unknown code 'gaurd': expected a code from the codebook",
+        ),
+        (
+            "interview,act,",
+            "interview,acting,",
+            "segments.csv:5: stage: stage 'acting' is not in the codebook: expected one of meet, plan, act",
+        ),
+        ("X2,", "X1,", "segments.csv:3: segment_id: duplicate value 'X1': it is already in row 2"),
+        ("X3,Transcript B,1,", "X3,,1,", "segments.csv:4: section: a value is required here: expected text"),
+        (
+            ",B,c2,",
+            ",C,c2,",
+            "segments.csv:5: informant: unknown informant 'C': expected an informant_id from informants.csv or 'unattributed'",
+        ),
+    ],
+    ids=["unknown-code", "stage-not-in-codebook", "duplicate-segment-id", "missing-locator", "bad-informant"],
+)
 def test_one_bad_cell_in_segments(site, old, new, expected):
     replace_line(site / "segments.csv", old, new)
     assert problems(site) == [f"{site}/{expected}"]
@@ -87,7 +103,9 @@ def test_unknown_parent_and_loops_in_the_codebook(site):
     replace_line(site / "codebook.csv", "agenda,meet,", "agenda,agenda_shared,")
     assert any("loop back" in p for p in problems(site))
     replace_line(site / "codebook.csv", "agenda,agenda_shared,", "agenda,nothing,")
-    assert problems(site) == [f"{site}/codebook.csv:5: parent: unknown parent code 'nothing': expected a code listed in the 'code' column"]
+    assert problems(site) == [
+        f"{site}/codebook.csv:5: parent: unknown parent code 'nothing': expected a code listed in the 'code' column"
+    ]
 
 
 def test_all_problems_of_all_tables_are_listed_together(site):

@@ -1,4 +1,5 @@
 """The whole pipeline for Pujud, through papermill, into a temporary folder."""
+
 import re
 
 import pytest
@@ -9,9 +10,14 @@ pytestmark = pytest.mark.e2e
 
 
 def test_outputs_land_where_the_readme_says(built):
-    for path in ("figures/pujud/trend.id.png", "figures/pujud/trend.en.svg", "reports/pujud/report.id.html",
-                 "reports/pujud/report.en.html", "reports/pujud/executed/01_case_table.ipynb",
-                 "reports/pujud/executed/report.id.ipynb"):
+    for path in (
+        "figures/pujud/trend.id.png",
+        "figures/pujud/trend.en.svg",
+        "reports/pujud/report.id.html",
+        "reports/pujud/report.en.html",
+        "reports/pujud/executed/01_case_table.ipynb",
+        "reports/pujud/executed/report.id.ipynb",
+    ):
         assert (built / path).is_file(), path
     assert not (built / "build" / "pujud.tmp").exists()
     for figure in ("stage_counts", "actor_stage", "triangulation", "process"):
@@ -25,7 +31,7 @@ def test_report_has_a_section_per_stage_with_table_and_figure(built):
     text = text_of(html)
     assert "What this coded data is." in text and "not interview transcripts" in text
     for stage in ("dialogue", "trust_building", "commitment", "shared_understanding", "intermediate_outcomes"):
-        assert f"id=\"stage-{stage}\"" in html or f"id='stage-{stage}'" in html, stage
+        assert f'id="stage-{stage}"' in html or f"id='stage-{stage}'" in html, stage
         assert f"table-findings_{stage}" in html and f"figure-stage_{stage}" in html, stage
     assert "Findings on Face-to-face dialogue, with their evidence" in text
     assert "unattributed" in text
@@ -34,9 +40,22 @@ def test_report_has_a_section_per_stage_with_table_and_figure(built):
 def test_indonesian_report_shows_the_numbers(built):
     html = (built / "reports/pujud/report.id.html").read_text("utf-8")
     text = text_of(html)
-    for expected in ("2021 14 23", "2022 15 23", "Jumlah 29 46", "sama dengan jumlah yang diterbitkan",
-                     "1,07", "0,48–2,40", "p = 1,00", "7,65–23,49", "8,40–24,74", "14,58–34,51",
-                     "1,64", "1,53", "+7,1%", "≤ 4 atau ≥ 28"):
+    for expected in (
+        "2021 14 23",
+        "2022 15 23",
+        "Jumlah 29 46",
+        "sama dengan jumlah yang diterbitkan",
+        "1,07",
+        "0,48–2,40",
+        "p = 1,00",
+        "7,65–23,49",
+        "8,40–24,74",
+        "14,58–34,51",
+        "1,64",
+        "1,53",
+        "+7,1%",
+        "≤ 4 atau ≥ 28",
+    ):
         assert expected in text, expected
 
 

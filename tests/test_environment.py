@@ -1,4 +1,5 @@
 """environment.yml (conda, Binder) and requirements.lock (pip, Makefile) pin the same versions."""
+
 import re
 import tomllib
 

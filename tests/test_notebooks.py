@@ -1,4 +1,5 @@
 """Source notebooks: exactly one `parameters` cell, no outputs, parameters that cover site.yaml."""
+
 import ast
 
 import nbformat

@@ -1,16 +1,16 @@
 """Import from QDA tools (REFI-QDA .qdpx mimicking several tools' quirks, Taguette exports), stage
 mapping, and agreement between coders. All files here are SYNTHETIC, built from the published schema."""
+
 import zipfile
 
 import pytest
+from qdpx_builder import build_qdpx
 
 from collabgov import agreement, coding, qda
 from collabgov.errors import DataError
 from collabgov.importer import import_into_site
 from collabgov.scaffold import new_site
-
 from conftest import write
-from qdpx_builder import build_qdpx
 
 TEXT_A = "Kami rapat di kantor camat setiap bulan.\nPolisi datang dan warga bertanya tentang narkoba.\n"
 TEXT_B = "Grup WhatsApp dipakai untuk kabar cepat.\nKepala desa ikut sosialisasi.\n"
@@ -29,13 +29,22 @@ def demo(tmp_path):
     root = tmp_path
     (root / "data").mkdir()
     folder = new_site(root, "demo", "Contoh", "Contoh", [2021, 2022], synthetic=True)
-    write(folder / "stage_mapping.csv", "code,stage,family\nDialog,dialogue,\nAktor/Camat,,actor\nAktor/Polisi,,actor\nSaluran WA,,channel\n")
+    write(
+        folder / "stage_mapping.csv",
+        "code,stage,family\nDialog,dialogue,\nAktor/Camat,,actor\nAktor/Polisi,,actor\nSaluran WA,,channel\n",
+    )
     return root
 
 
 def qdpx(tmp_path, tool="refi"):
-    return build_qdpx(tmp_path / f"{tool}.qdpx", sources={"Wawancara A": TEXT_A, "Wawancara B": TEXT_B}, codes=CODES,
-                      codings=CODINGS, cases={"Informan 1": ({"peran": "camat", "umur": "50"}, ["Wawancara A"])}, tool=tool)
+    return build_qdpx(
+        tmp_path / f"{tool}.qdpx",
+        sources={"Wawancara A": TEXT_A, "Wawancara B": TEXT_B},
+        codes=CODES,
+        codings=CODINGS,
+        cases={"Informan 1": ({"peran": "camat", "umur": "50"}, ["Wawancara A"])},
+        tool=tool,
+    )
 
 
 @pytest.mark.parametrize("tool", ["refi", "atlas", "maxqda", "inline", "bare"])
@@ -85,7 +94,10 @@ def test_agreement_per_code_by_hand(demo, tmp_path):
 
 
 def test_taguette_csv_and_xlsx(demo, tmp_path):
-    csv_path = write(tmp_path / "highlights.csv", "id,document,tag,content\n1,Wawancara C,Dialog,Kami rapat\n1,Wawancara C,Aktor,Kami rapat\n2,Wawancara D,Saluran WA,Grup WA\n")
+    csv_path = write(
+        tmp_path / "highlights.csv",
+        "id,document,tag,content\n1,Wawancara C,Dialog,Kami rapat\n1,Wawancara C,Aktor,Kami rapat\n2,Wawancara D,Saluran WA,Grup WA\n",
+    )
     import_into_site(demo, "demo", csv_path)
     data = coding.load_coded_data(demo / "data/demo")
     assert len(data.segments) == 2 and set(data.segments["coder"]) == {"taguette"}
@@ -108,14 +120,34 @@ def broken(tmp_path, name, members: dict[str, bytes]):
     return path
 
 
-@pytest.mark.parametrize("name, members, message", [
-    ("traversal.qdpx", {"project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'/>", "../evil.txt": b"x"}, "outside its own folder"),
-    ("bomb.qdpx", {"project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'/>", "sources/big.txt": b"0" * (60 * 1024 * 1024)}, "expands to too much data"),
-    ("noproject.qdpx", {"sources/a.txt": b"x"}, "expected one .qde project file"),
-    ("badxml.qdpx", {"p.qde": b"<Project"}, "not valid REFI-QDA XML"),
-    ("wrongns.qdpx", {"p.qde": b"<Project xmlns='urn:other'/>"}, "expected a <Project> in namespace"),
-    ("entities.qdpx", {"p.qde": b"<!DOCTYPE x [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]><Project xmlns='urn:QDA-XML:project:1.0'>&b;</Project>"}, "not valid REFI-QDA XML"),
-])
+@pytest.mark.parametrize(
+    "name, members, message",
+    [
+        (
+            "traversal.qdpx",
+            {"project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'/>", "../evil.txt": b"x"},
+            "outside its own folder",
+        ),
+        (
+            "bomb.qdpx",
+            {
+                "project.qde": b"<Project xmlns='urn:QDA-XML:project:1.0'/>",
+                "sources/big.txt": b"0" * (60 * 1024 * 1024),
+            },
+            "expands to too much data",
+        ),
+        ("noproject.qdpx", {"sources/a.txt": b"x"}, "expected one .qde project file"),
+        ("badxml.qdpx", {"p.qde": b"<Project"}, "not valid REFI-QDA XML"),
+        ("wrongns.qdpx", {"p.qde": b"<Project xmlns='urn:other'/>"}, "expected a <Project> in namespace"),
+        (
+            "entities.qdpx",
+            {
+                "p.qde": b"<!DOCTYPE x [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]><Project xmlns='urn:QDA-XML:project:1.0'>&b;</Project>"
+            },
+            "not valid REFI-QDA XML",
+        ),
+    ],
+)
 def test_broken_qdpx_files_are_refused_clearly(tmp_path, name, members, message):
     with pytest.raises(DataError, match=message):
         qda.read_qdpx(broken(tmp_path, name, members))
@@ -147,15 +179,20 @@ def test_archive_errors_speak_the_sites_language(tmp_path):
         qda.read_any(bad, "en")
 
 
-@pytest.mark.parametrize("start, end, message", [
-    ("abc", "10", "startPosition of a coded selection should be a whole number, found 'abc'"),
-    ("5", "4", "runs from character 5 to 4, outside the source text"),
-    ("0", "999", "runs from character 0 to 999, outside the source text (12 characters)"),
-])
+@pytest.mark.parametrize(
+    "start, end, message",
+    [
+        ("abc", "10", "startPosition of a coded selection should be a whole number, found 'abc'"),
+        ("5", "4", "runs from character 5 to 4, outside the source text"),
+        ("0", "999", "runs from character 0 to 999, outside the source text (12 characters)"),
+    ],
+)
 def test_coded_selections_outside_their_text_are_refused(tmp_path, start, end, message):
-    qde = ("<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='s' name='Wawancara'>"
-           "<PlainTextContent>Dua belas ch</PlainTextContent>"
-           f"<PlainTextSelection guid='x' startPosition='{start}' endPosition='{end}'/></TextSource></Sources></Project>")
+    qde = (
+        "<Project xmlns='urn:QDA-XML:project:1.0'><Sources><TextSource guid='s' name='Wawancara'>"
+        "<PlainTextContent>Dua belas ch</PlainTextContent>"
+        f"<PlainTextSelection guid='x' startPosition='{start}' endPosition='{end}'/></TextSource></Sources></Project>"
+    )
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as exc:
         qda.read_qdpx(broken(tmp_path, "positions.qdpx", {"project.qde": qde.encode()}))
     assert exc.value.problems[0].column == "Wawancara"

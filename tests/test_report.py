@@ -1,5 +1,6 @@
 """The report mirrors the study: section order in every format, numbers from the data, Indonesian
 number formatting, the claims check, and a manifest whose checksums hold."""
+
 import hashlib
 import json
 import re
@@ -9,7 +10,6 @@ import yaml
 
 from collabgov.i18n import catalog, interval, number
 from collabgov.report import SECTIONS
-
 from conftest import text_of
 
 pytestmark = pytest.mark.e2e
@@ -17,7 +17,10 @@ LANGS = ("id", "en")
 
 
 def headings(lang: str) -> list[str]:
-    return [catalog("id" if key == "abstrak" else "en" if key == "abstract" else lang)["report"]["sections"][key] for key in SECTIONS]
+    return [
+        catalog("id" if key == "abstrak" else "en" if key == "abstract" else lang)["report"]["sections"][key]
+        for key in SECTIONS
+    ]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -71,17 +74,30 @@ def test_numbers_in_the_text_are_the_computed_ones(built, root):
 
 def test_indonesian_uses_the_decimal_comma(built):
     body = (built / "reports/pujud/report.id.html").read_text("utf-8")
-    body = re.sub(r"<h2 id=.abstract.*?<h2 id=.background.", "", body, flags=re.S)  # the English abstract, as in the study
+    body = re.sub(
+        r"<h2 id=.abstract.*?<h2 id=.background.", "", body, flags=re.S
+    )  # the English abstract, as in the study
     text = text_of(body.split("appendix_provenance")[0])  # version numbers use points everywhere
     assert "0,48–2,40" in text and "1,64" in text and "+7,1%" in text
     assert "0.48" not in text and "1.64" not in text and "7.1%" not in text
     assert number(1234.5, "id") == "1.234,50" and number(1234.5, "en") == "1,234.50"
 
 
-@pytest.mark.parametrize("lang, verdict, evidence", [
-    ("en", "not supported", "change +1 (+7.1%); rate ratio 1.07 (95% interval 0.48–2.40), p = 1.00; no change in suspects"),
-    ("id", "tidak didukung", "perubahan +1 (+7,1%); rasio laju 1,07 (interval 95% 0,48–2,40), p = 1,00; tersangka tidak berubah"),
-])
+@pytest.mark.parametrize(
+    "lang, verdict, evidence",
+    [
+        (
+            "en",
+            "not supported",
+            "change +1 (+7.1%); rate ratio 1.07 (95% interval 0.48–2.40), p = 1.00; no change in suspects",
+        ),
+        (
+            "id",
+            "tidak didukung",
+            "perubahan +1 (+7,1%); rasio laju 1,07 (interval 95% 0,48–2,40), p = 1,00; tersangka tidak berubah",
+        ),
+    ],
+)
 def test_claims_check_on_cases_increased(built, lang, verdict, evidence):
     html = (built / f"reports/pujud/report.{lang}.html").read_text("utf-8")
     row = next(r for r in re.findall(r"<tr>(.*?)</tr>", html) if ">C4<" in r)
@@ -118,6 +134,8 @@ def test_every_html_image_has_alt_text(built):
 
 def test_catalogs_translate_every_key():
     def keys(node, prefix=""):
-        return {prefix + k for k in node} | {x for k, v in node.items() if isinstance(v, dict) for x in keys(v, f"{prefix}{k}.")}
+        return {prefix + k for k in node} | {
+            x for k, v in node.items() if isinstance(v, dict) for x in keys(v, f"{prefix}{k}.")
+        }
 
     assert keys(catalog("id")) == keys(catalog("en"))

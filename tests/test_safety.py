@@ -1,4 +1,5 @@
 """Untrusted data: names cannot leave data/, text is escaped in HTML, parameters reach notebooks as literals."""
+
 import ast
 import shutil
 
@@ -11,7 +12,6 @@ from collabgov.context import SiteContext
 from collabgov.errors import UsageError
 from collabgov.report import Report
 from collabgov.sites import load_site, notebook_parameters
-
 from conftest import ROOT
 
 NASTY = 'Pu"jud\'\n<script>alert(1)</script> """; import os; os.system("echo owned") #'
@@ -32,15 +32,33 @@ def test_site_names_cannot_leave_data(site):
 
 def test_text_from_the_data_is_escaped_in_html(site):
     seg = site / "data/pujud/segments.csv"
-    seg.write_text(seg.read_text().replace("The stakeholders involved held the dialogue", "<script>alert(1)</script> held the dialogue"))
+    seg.write_text(
+        seg.read_text().replace(
+            "The stakeholders involved held the dialogue", "<script>alert(1)</script> held the dialogue"
+        )
+    )
     md = site / "data/pujud/text/en/results.md"
     md.write_text(md.read_text() + "\n<script>alert(2)</script> <img src=x onerror=alert(3)>\n")
     params = load_site(site, "pujud").params
-    ctx = SiteContext(site="pujud", lang="en", data_dir=site / "data/pujud", output_dir=site / "out", kecamatan=NASTY,
-                      kabupaten="R", provinsi="Riau", region_code="14.07.08", years=[2021, 2022], study=params["study"])
+    ctx = SiteContext(
+        site="pujud",
+        lang="en",
+        data_dir=site / "data/pujud",
+        output_dir=site / "out",
+        kecamatan=NASTY,
+        kabupaten="R",
+        provinsi="Riau",
+        region_code="14.07.08",
+        years=[2021, 2022],
+        study=params["study"],
+    )
     report = Report(ctx)
     table = coding.findings(report.coded, "dialogue", "en")
-    html = report.table("findings_dialogue", list(table.columns), table.values.tolist(), "t", "s") + report.text("results") + report.title()
+    html = (
+        report.table("findings_dialogue", list(table.columns), table.values.tolist(), "t", "s")
+        + report.text("results")
+        + report.title()
+    )
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
 

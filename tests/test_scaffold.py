@@ -1,4 +1,5 @@
 """A student's path: a new site from templates, spreadsheets as people write them, clear errors."""
+
 import shutil
 import subprocess
 import sys
@@ -10,13 +11,16 @@ from collabgov.errors import DataError, UsageError
 from collabgov.scaffold import TABLES, lookup_region, new_site
 from collabgov.sites import load_site
 from collabgov.tables import read_table, schema_descriptor
-
 from conftest import ROOT, write
 
 
 def test_region_lookup_fills_code_and_province():
-    assert lookup_region("pujud", "Rokan Hilir") == {"kecamatan": "Pujud", "kabupaten": "Rokan Hilir", "provinsi": "Riau",
-                                                     "region_code": "14.07.08"}
+    assert lookup_region("pujud", "Rokan Hilir") == {
+        "kecamatan": "Pujud",
+        "kabupaten": "Rokan Hilir",
+        "provinsi": "Riau",
+        "region_code": "14.07.08",
+    }
 
 
 def test_unknown_kecamatan_gets_the_closest_matches():
@@ -65,16 +69,31 @@ def test_a_broken_spreadsheet_lists_every_error_and_changes_nothing(sandbox):
     reports = write(sandbox / "reports" / "pujud" / "report.id.html", "earlier report")
     (folder / "cases.csv").unlink()
     wb = openpyxl.Workbook()
-    for row in [["year", "cases", "suspects", "source", "comment"], [2021, "empat belas", -3, None, "x"], [2021, 15, 23, "P", ""],
-                [None, None, None, None, None]]:
+    for row in [
+        ["year", "cases", "suspects", "source", "comment"],
+        [2021, "empat belas", -3, None, "x"],
+        [2021, 15, 23, "P", ""],
+        [None, None, None, None, None],
+    ]:
         wb.active.append(row)
     wb.save(folder / "cases.xlsx")
-    write(folder / "segments.csv", (folder / "segments.csv").read_text().replace("S02,", "S01,").replace(",dialogue,,unattributed", ",dialog,,unattributed"))
+    write(
+        folder / "segments.csv",
+        (folder / "segments.csv")
+        .read_text()
+        .replace("S02,", "S01,")
+        .replace(",dialogue,,unattributed", ",dialog,,unattributed"),
+    )
     env = {"COLLABGOV_ROOT": str(sandbox), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "collabgov", "build", "pujud"], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "collabgov", "build", "pujud"], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert "data/pujud/cases.xlsx:1: comment: kolom tidak dikenal; kolom yang diharapkan hanya: year, cases, suspects, source" in result.stderr
+    assert (
+        "data/pujud/cases.xlsx:1: comment: kolom tidak dikenal; kolom yang diharapkan hanya: year, cases, suspects, source"
+        in result.stderr
+    )
     assert any("segments.csv:3: segment_id: nilai ganda 'S01'" in line for line in lines)
     assert reports.read_text() == "earlier report"
     fixed = [["year", "cases", "suspects", "source"], [2021, "empat belas", -3, None], [2021, 15, 23, "P"]]
@@ -82,11 +101,15 @@ def test_a_broken_spreadsheet_lists_every_error_and_changes_nothing(sandbox):
     for row in fixed:
         wb.active.append(row)
     wb.save(folder / "cases.xlsx")
-    result = subprocess.run([sys.executable, "-m", "collabgov", "validate", "pujud"], capture_output=True, text=True, env=env, timeout=300)
-    for expected in ("cases.xlsx:2: cases: seharusnya bilangan bulat, tertulis 'empat belas'",
-                     "cases.xlsx:2: suspects: seharusnya paling kecil 0, tertulis '-3'",
-                     "cases.xlsx:2: source: sel ini wajib diisi: seharusnya teks",
-                     "cases.xlsx:3: year: nilai ganda '2021': sudah ada di baris 2"):
+    result = subprocess.run(
+        [sys.executable, "-m", "collabgov", "validate", "pujud"], capture_output=True, text=True, env=env, timeout=300
+    )
+    for expected in (
+        "cases.xlsx:2: cases: seharusnya bilangan bulat, tertulis 'empat belas'",
+        "cases.xlsx:2: suspects: seharusnya paling kecil 0, tertulis '-3'",
+        "cases.xlsx:2: source: sel ini wajib diisi: seharusnya teks",
+        "cases.xlsx:3: year: nilai ganda '2021': sudah ada di baris 2",
+    ):
         assert expected in result.stderr, expected
 
 

@@ -2,7 +2,6 @@ import pytest
 
 from collabgov.errors import DataError, UsageError
 from collabgov.sites import available_sites, load_site, read_parameters
-
 from conftest import write
 
 
@@ -28,8 +27,12 @@ def test_site_yaml_problems_are_all_listed(tmp_path):
     with pytest.raises(DataError) as exc:
         read_parameters(path)
     text = str(exc.value)
-    for expected in ("colour: unknown setting", "kabupaten: required setting is missing",
-                     "region_code: expected a Kemendagri code", "years: expected a list of years"):
+    for expected in (
+        "colour: unknown setting",
+        "kabupaten: required setting is missing",
+        "region_code: expected a Kemendagri code",
+        "years: expected a list of years",
+    ):
         assert expected in text
 
 

@@ -1,5 +1,6 @@
 """The SYNTHETIC demo site `sintetis`: spreadsheet path (cases.xlsx) and import path (a .qdpx), built
 end to end, labelled synthetic wherever it appears, and compared with Pujud."""
+
 import filecmp
 
 import pytest
@@ -7,7 +8,6 @@ import pytest
 from collabgov.build import build
 from collabgov.compare import build_comparison
 from collabgov.importer import import_into_site
-
 from conftest import ROOT, text_of
 
 pytestmark = pytest.mark.e2e

@@ -1,10 +1,10 @@
 """Reading tables as spreadsheets write them, and the errors a user sees for bad ones."""
+
 import pytest
 
 from collabgov.cases import load_case_table
 from collabgov.errors import DataError
 from collabgov.tables import read_table
-
 from conftest import write
 
 GOOD = "year,cases,suspects,source\n2021,14,23,Polsek\n2022,15,23,Polsek\n"
@@ -36,7 +36,12 @@ def test_reads_xlsx(tmp_path):
 
     wb = openpyxl.Workbook()
     ws = wb.active
-    for row in [["year", "cases", "suspects", "source"], [2021, 14, 23, "P"], [2022, 15.0, 23, "P"], [None, None, None, None]]:
+    for row in [
+        ["year", "cases", "suspects", "source"],
+        [2021, 14, 23, "P"],
+        [2022, 15.0, 23, "P"],
+        [None, None, None, None],
+    ]:
         ws.append(row)
     wb.save(tmp_path / "cases.xlsx")
     assert list(load_case_table(tmp_path)["cases"]) == [14, 15]
@@ -62,7 +67,9 @@ def test_missing_and_unknown_columns(tmp_path):
 
 def test_years_must_increase(tmp_path):
     write(tmp_path / "cases.csv", "year,cases,suspects,source\n2022,1,1,P\n2021,1,1,P\n")
-    assert errors(tmp_path) == [f"{tmp_path}/cases.csv:3: year: years must increase from row to row; '2021' follows 2022"]
+    assert errors(tmp_path) == [
+        f"{tmp_path}/cases.csv:3: year: years must increase from row to row; '2021' follows 2022"
+    ]
 
 
 def test_messages_in_indonesian(tmp_path):

@@ -6,6 +6,7 @@ Percent agreement = (both + neither) / all (two coders); Cohen's kappa uses the 
 from both coders' marginals, (A*B + notA*notB) / N^2; Krippendorff's alpha (nominal) comes from the
 ``krippendorff`` package and works for any number of coders.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,7 @@ def unit_matrix(data: CodedData, code: str, coders: list[str], lengths: dict[str
         rows = seg[(seg["section"] == source) & seg["start"].notna() & seg["end"].notna()]
         for _, r in rows.iterrows():
             if r["coder"] in coders and code in split_codes(r["codes"]):
-                block[coders.index(r["coder"]), int(r["start"]):int(r["end"])] = 1
+                block[coders.index(r["coder"]), int(r["start"]) : int(r["end"])] = 1
         blocks.append(block)
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(coders), 0), dtype=np.int8)
 
@@ -82,6 +83,16 @@ def agreement_table(data: CodedData, lang: str = "en") -> pd.DataFrame:
             alpha = float("nan")
         else:
             alpha = float(krippendorff.alpha(reliability_data=units.astype(float), level_of_measurement="nominal"))
-        rows.append({"code": code, "label": data.codebook.label(code, lang), "units": units.shape[1], "coders": len(coders),
-                     "percent_agreement": pct, "kappa": kappa, "alpha": alpha, "reading": interpretation(alpha)})
+        rows.append(
+            {
+                "code": code,
+                "label": data.codebook.label(code, lang),
+                "units": units.shape[1],
+                "coders": len(coders),
+                "percent_agreement": pct,
+                "kappa": kappa,
+                "alpha": alpha,
+                "reading": interpretation(alpha),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)

@@ -1,6 +1,7 @@
 """``make bench``: build times for Pujud and for a batch of SYNTHETIC sites, each beside a floor
 measured in the same run (papermill executing an empty notebook, times the number of notebooks),
 and peak memory. Long: about 12 minutes on two cores. ``BENCH_SITES`` sets the batch size (20)."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,13 @@ def empty_notebook_seconds(folder: Path, runs: int = 5) -> tuple[float, float]:
     times, cpu = [], []
     for _ in range(runs):
         start, start_cpu = time.perf_counter(), cpu_seconds()
-        papermill.execute_notebook(str(src), str(folder / "empty.out.ipynb"), kernel_name=KERNEL, progress_bar=False,
-                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        papermill.execute_notebook(
+            str(src),
+            str(folder / "empty.out.ipynb"),
+            kernel_name=KERNEL,
+            progress_bar=False,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
         times.append(time.perf_counter() - start)
         cpu.append(cpu_seconds() - start_cpu)
     return statistics.median(times), statistics.median(cpu)
@@ -48,8 +54,13 @@ def empty_notebook_seconds(folder: Path, runs: int = 5) -> tuple[float, float]:
 def cli_build(root: Path, *args: str) -> float:
     env = dict(os.environ, COLLABGOV_ROOT=str(root))
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "collabgov", "build", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "collabgov", "build", *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -99,7 +110,15 @@ def main() -> int:
         one_job = timed(lambda: build_sites(work, slugs, jobs=1, force=True))
         two_jobs = timed(lambda: build_sites(work, slugs, jobs=2, force=True))
         rows.append((f"batch of {n_sites} sites, 1 job", one_job, floor, "", None))
-        rows.append((f"batch of {n_sites} sites, 2 jobs", two_jobs, floor, ">= 1.7 x faster than 1 job", one_job / two_jobs >= 1.7))
+        rows.append(
+            (
+                f"batch of {n_sites} sites, 2 jobs",
+                two_jobs,
+                floor,
+                ">= 1.7 x faster than 1 job",
+                one_job / two_jobs >= 1.7,
+            )
+        )
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -112,8 +131,10 @@ def main() -> int:
     print(f"{'speed-up, 2 jobs over 1':<48} {one_job / two_jobs:8.2f}")
     print(f"floor: papermill running an empty notebook = {empty:.2f} s, times the notebooks of each build")
     cores = os.cpu_count() or 1
-    print(f"cold build CPU time: {cold_cpu:.1f} s (this process and its children); {cores} cores busy for "
-          f"1.5 x floor give at most {cores * 1.5 * 4 * empty:.1f} s; four empty notebooks use {4 * empty_cpu:.1f} s")
+    print(
+        f"cold build CPU time: {cold_cpu:.1f} s (this process and its children); {cores} cores busy for "
+        f"1.5 x floor give at most {cores * 1.5 * 4 * empty:.1f} s; four empty notebooks use {4 * empty_cpu:.1f} s"
+    )
     print(f"peak memory: this process {self_mb:.0f} MB; largest child process (worker or kernel) {child_mb:.0f} MB")
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     return 0

@@ -1,5 +1,6 @@
 """Build a site: validate its data, run the notebooks through papermill, export the report,
 and move the outputs into ``figures/<site>/`` and ``reports/<site>/`` only when all of it worked."""
+
 from __future__ import annotations
 
 import base64
@@ -17,11 +18,12 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
+from .sites import Site, load_site, notebook_parameters
 
 
 class BuildFailed(Exception):
     """A notebook or an export failed; the message says which and where its partial output is."""
-from .sites import Site, load_site, notebook_parameters
+
 
 KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
 
@@ -43,8 +45,10 @@ CODED_TABLES = ("codebook", "informants", "segments", "documents", "sources")
 
 def plan(site: Site) -> list[Step]:
     """The site's notebooks and the order their dependencies allow; independent steps may run at once."""
-    steps = [Step("01_case_table", "01_case_table.ipynb", site.lang, ("cases",)),
-             Step("02_stage_findings", "02_stage_findings.ipynb", site.lang, CODED_TABLES)]
+    steps = [
+        Step("01_case_table", "01_case_table.ipynb", site.lang, ("cases",)),
+        Step("02_stage_findings", "02_stage_findings.ipynb", site.lang, CODED_TABLES),
+    ]
     analysis = tuple(s.name for s in steps)
     steps += [Step(f"report.{lang}", "report.ipynb", lang, after=analysis, exports=True) for lang in site.languages]
     return steps
@@ -57,8 +61,10 @@ def validate(site: Site) -> None:
     from .errors import DataError
 
     problems, loaded = [], {}
-    for name, load in (("case_table", lambda: load_case_table(site.folder, site.lang, site.params["years"])),
-                       ("coded", lambda: load_coded_data(site.folder, site.lang))):
+    for name, load in (
+        ("case_table", lambda: load_case_table(site.folder, site.lang, site.params["years"])),
+        ("coded", lambda: load_coded_data(site.folder, site.lang)),
+    ):
         try:
             loaded[name] = load()
         except DataError as exc:
@@ -97,9 +103,13 @@ def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
     for attempt in range(3):
         try:
             papermill.execute_notebook(
-                str(root / "notebooks" / step.notebook), str(executed),
+                str(root / "notebooks" / step.notebook),
+                str(executed),
                 parameters=notebook_parameters(site, step.lang, work),
-                kernel_name=KERNEL, cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
+                kernel_name=KERNEL,
+                cwd=str(root / "notebooks"),
+                progress_bar=False,
+                log_output=False,
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
             )
             break
@@ -179,7 +189,9 @@ def _import_weasyprint():
     import logging
     import warnings
 
-    warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)  # fontTools subsets instead
+    warnings.filterwarnings(
+        "ignore", message="HarfBuzz-Subset", category=DeprecationWarning
+    )  # fontTools subsets instead
     import weasyprint
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -191,8 +203,9 @@ def export_docx(html: Path, target: Path) -> None:
     """HTML -> DOCX with pandoc (bundled by pypandoc_binary), for journals that ask for Word."""
     import pypandoc
 
-    pypandoc.convert_file(str(html), "docx", format="html", outputfile=str(target),
-                          extra_args=["--resource-path", str(html.parent)])
+    pypandoc.convert_file(
+        str(html), "docx", format="html", outputfile=str(target), extra_args=["--resource-path", str(html.parent)]
+    )
 
 
 def write_manifest(work: Path, record: dict, lang: str) -> None:
@@ -224,6 +237,7 @@ def swap(new: Path, target: Path) -> None:
 
 
 # --- incremental, parallel, failure-safe ---------------------------------------------------------
+
 
 def _digest(*parts: bytes | str) -> str:
     h = hashlib.sha256()
@@ -258,9 +272,20 @@ def fingerprints(site: Site, root: Path, steps: list[Step], extra: str) -> dict[
         if step.exports:
             inputs = provenance.site_files(site.folder)
         else:
-            inputs = [site.folder / f"{t}{s}" for t in step.tables for s in TABLE_SUFFIXES if (site.folder / f"{t}{s}").is_file()]
-        out[step.name] = _digest(common, step.lang, (root / "notebooks" / step.notebook).read_bytes(), _files_digest(inputs),
-                                 *(out[a] for a in step.after), extra if step.exports else "")
+            inputs = [
+                site.folder / f"{t}{s}"
+                for t in step.tables
+                for s in TABLE_SUFFIXES
+                if (site.folder / f"{t}{s}").is_file()
+            ]
+        out[step.name] = _digest(
+            common,
+            step.lang,
+            (root / "notebooks" / step.notebook).read_bytes(),
+            _files_digest(inputs),
+            *(out[a] for a in step.after),
+            extra if step.exports else "",
+        )
     return out
 
 
@@ -271,7 +296,8 @@ def _stamps_path(out: Path, slug: str) -> Path:
 def _outputs_present(out: Path, site: Site, steps: list[Step]) -> bool:
     report = out / "reports" / site.slug
     return (out / "figures" / site.slug / "MANIFEST.json").is_file() and all(
-        (report / "executed" / f"{s.name}.ipynb").is_file() for s in steps)
+        (report / "executed" / f"{s.name}.ipynb").is_file() for s in steps
+    )
 
 
 def _prepare(root: Path, out: Path, slug: str, force: bool):
@@ -321,7 +347,7 @@ def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = 
     check_kernel()
     _preload()
     works = {}
-    for slug, (site, todo, steps, prints, record) in plans.items():
+    for slug, (_site, todo, steps, _prints, record) in plans.items():
         work = out / "build" / f"{slug}.tmp"
         if work.exists():
             shutil.rmtree(work)
@@ -346,7 +372,9 @@ def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = 
                         del pending[key]
                         continue
                     todo_names = {s.name for s in plans[slug][1]}
-                    if all((slug, a) in done or a not in todo_names for a in step.after) and len(running) < max(1, jobs):
+                    if all((slug, a) in done or a not in todo_names for a in step.after) and len(running) < max(
+                        1, jobs
+                    ):
                         site = plans[slug][0]
                         log(f"[{slug}] {step.name} ...")
                         running[pool.submit(_worker, (step, site, root, works[slug]))] = key
@@ -359,8 +387,10 @@ def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = 
                     except Exception as exc:  # keep building the other sites; report this one
                         failed.append(slug)
                         _keep_failed(out, slug, works[slug])
-                        log(f"[{slug}] {name} FAILED: {_describe(exc)}; partly executed notebooks in build/{slug}.failed/; "
-                            f"earlier outputs of '{slug}' are unchanged")
+                        log(
+                            f"[{slug}] {name} FAILED: {_describe(exc)}; partly executed notebooks in "
+                            f"build/{slug}.failed/; earlier outputs of '{slug}' are unchanged"
+                        )
                         continue
                     done.add((slug, name))
                     log(f"[{slug}] {name} done in {seconds:.1f} s")
@@ -372,7 +402,8 @@ def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = 
                         stamps = _stamps_path(out, slug)
                         stamps.write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
                         where = "" if out == root else f"{out}/"
-                        log(f"built '{slug}' in {time.perf_counter() - started:.1f} s: {where}figures/{slug}/ and {where}reports/{slug}/")
+                        seconds = time.perf_counter() - started
+                        log(f"built '{slug}' in {seconds:.1f} s: {where}figures/{slug}/ and {where}reports/{slug}/")
         except BaseException:
             for future in running:
                 future.cancel()

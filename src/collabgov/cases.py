@@ -12,6 +12,7 @@ a second in every process that needs it (the build and each kernel): ``chi2.ppf(
 binomial distribution is symmetric, so the two-sided exact test is ``2 * bdtr(min(k, n - k), n, 1/2)``
 (at most 1). ``tests/test_cases.py`` checks all three against ``scipy.stats`` over a grid of counts.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,10 +36,26 @@ def load_case_table(data_dir: Path | str, lang: str = "en", years: list[int] | N
     problems = []
     for prev, row, n in zip(rows, rows[1:], range(3, len(rows) + 2)):
         if row["year"] <= prev["year"]:
-            problems.append(Problem(path, n, "year", message("years_not_increasing", lang, found=row["year"], previous=prev["year"])))
+            problems.append(
+                Problem(
+                    path, n, "year", message("years_not_increasing", lang, found=row["year"], previous=prev["year"])
+                )
+            )
     table = pd.DataFrame(rows, columns=["year", "cases", "suspects", "source"])
     if years is not None and not problems and list(table["year"]) != list(years):
-        problems.append(Problem(path, None, "year", message("years_mismatch", lang, found=", ".join(map(str, table["year"])), expected=", ".join(map(str, years)))))
+        problems.append(
+            Problem(
+                path,
+                None,
+                "year",
+                message(
+                    "years_mismatch",
+                    lang,
+                    found=", ".join(map(str, table["year"])),
+                    expected=", ".join(map(str, years)),
+                ),
+            )
+        )
     if problems:
         raise DataError(problems)
     return table.astype({"year": "int64", "cases": "int64", "suspects": "int64"})
@@ -94,7 +111,7 @@ def rate_ratio_test(x_from: int, x_to: int, level: float = 0.95) -> tuple[float,
     a = 1 - level
     low = 0.0 if x_to == 0 else float(betaincinv(x_to, n - x_to + 1, a / 2))  # Clopper-Pearson
     high = 1.0 if x_to == n else float(betaincinv(x_to + 1, n - x_to, 1 - a / 2))
-    to_ratio = lambda p: math.inf if p >= 1 else p / (1 - p)  # noqa: E731
+    to_ratio = lambda p: math.inf if p >= 1 else p / (1 - p)
     ratio = math.inf if x_from == 0 else x_to / x_from
     return ratio, to_ratio(low), to_ratio(high), exact_p_value(x_to, n)
 

@@ -1,4 +1,5 @@
 """Command line: ``python -m collabgov <command>`` (the Makefile calls these)."""
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                 site_folder(root, slug)  # unknown or unsafe names stop here, before anything runs
             failed = build_sites(root, slugs, args.jobs or os.cpu_count() or 1, force=args.force)
             if failed:
-                print(f"error: the build failed for {', '.join(failed)}; their earlier outputs are unchanged", file=sys.stderr)
+                print(
+                    f"error: the build failed for {', '.join(failed)}; their earlier outputs are unchanged",
+                    file=sys.stderr,
+                )
                 return 1
         elif args.command == "verify":
             from .verify import verify
@@ -68,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
 
             years = [int(y) for y in args.years.replace(",", " ").split()] if args.years.strip() else None
             folder = new_site(root, args.site, args.kecamatan, args.kabupaten, years, args.format, args.synthetic)
-            print(f"created {folder.relative_to(root)}/: fill in its tables and texts, then `make validate SITE={args.site}`")
+            print(
+                f"created {folder.relative_to(root)}/: fill in its tables and texts, "
+                f"then `make validate SITE={args.site}`"
+            )
         elif args.command == "import":
             from .importer import import_into_site
 
@@ -105,7 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         if isinstance(exc, PapermillExecutionError):
             print(f"error: a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", file=sys.stderr)
-            print("  the partly executed notebooks are in build/<site>.failed/; earlier outputs are unchanged", file=sys.stderr)
+            print(
+                "  the partly executed notebooks are in build/<site>.failed/; earlier outputs are unchanged",
+                file=sys.stderr,
+            )
             return 1
         raise
     return 0

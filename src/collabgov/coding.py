@@ -5,6 +5,7 @@ Nothing here knows the study's stages by name: the stages are the top-level code
 by its top-level ancestor. A student's own codebook (any hierarchy, any number of stages) works
 without a code change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -99,19 +100,25 @@ def load_codebook(folder: Path, lang: str = "en", rows: list[dict] | None = None
     return Codebook(codes)
 
 
-def _check_references(path: str, rows: list[dict], book: Codebook, informants: set[str] | None, lang: str) -> list[Problem]:
+def _check_references(
+    path: str, rows: list[dict], book: Codebook, informants: set[str] | None, lang: str
+) -> list[Problem]:
     problems = []
     stages = book.stages
     for n, row in enumerate(rows, start=2):
         if row["stage"] is not None and row["stage"] not in stages:
-            problems.append(Problem(path, n, "stage", message("stage_unknown", lang, stage=row["stage"], stages=", ".join(stages))))
+            problems.append(
+                Problem(path, n, "stage", message("stage_unknown", lang, stage=row["stage"], stages=", ".join(stages)))
+            )
         for code in split_codes(row.get("codes")):
             if code not in book.codes.index:
                 problems.append(Problem(path, n, "codes", message("code_unknown", lang, code=code)))
             elif code in stages:
                 problems.append(Problem(path, n, "codes", message("code_is_stage", lang, code=code)))
         if informants is not None and row["informant"] != UNATTRIBUTED and row["informant"] not in informants:
-            problems.append(Problem(path, n, "informant", message("informant_unknown", lang, informant=row["informant"])))
+            problems.append(
+                Problem(path, n, "informant", message("informant_unknown", lang, informant=row["informant"]))
+            )
     return problems
 
 
@@ -120,7 +127,13 @@ def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
     folder = Path(folder)
     problems: list[Problem] = []
     tables = {}
-    for name, required in (("codebook", True), ("informants", True), ("segments", True), ("documents", False), ("sources", False)):
+    for name, required in (
+        ("codebook", True),
+        ("informants", True),
+        ("segments", True),
+        ("documents", False),
+        ("sources", False),
+    ):
         try:
             tables[name] = load_table(folder, name, lang, required=required)
         except DataError as exc:
@@ -129,19 +142,31 @@ def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
         raise DataError(problems)
     book = load_codebook(folder, lang, tables["codebook"])
     informant_ids = {r["informant_id"] for r in tables["informants"]}
-    problems += _check_references(display_path(find_table(folder, "segments")), tables["segments"], book, informant_ids, lang)
+    problems += _check_references(
+        display_path(find_table(folder, "segments")), tables["segments"], book, informant_ids, lang
+    )
     if tables["documents"]:
-        problems += _check_references(display_path(find_table(folder, "documents")), [dict(r, informant=UNATTRIBUTED) for r in tables["documents"]], book, None, lang)
+        problems += _check_references(
+            display_path(find_table(folder, "documents")),
+            [dict(r, informant=UNATTRIBUTED) for r in tables["documents"]],
+            book,
+            None,
+            lang,
+        )
     if problems:
         raise DataError(problems)
     files = {name: path for name in tables if (path := find_table(folder, name))}
     segments = pd.DataFrame(tables["segments"])
-    documents = pd.DataFrame(tables["documents"] or [], columns=["document_id", "figure", "stage", "codes", "source", "locator", "title_id", "title_en"])
+    documents = pd.DataFrame(
+        tables["documents"] or [],
+        columns=["document_id", "figure", "stage", "codes", "source", "locator", "title_id", "title_en"],
+    )
     sources = pd.DataFrame(tables["sources"] or [], columns=["source", "characters", "informant"])
     return CodedData(book, pd.DataFrame(tables["informants"]), segments, documents, files, sources)
 
 
 # --- analysis --------------------------------------------------------------------------------
+
 
 def segments_per_stage(data: CodedData, lang: str) -> pd.DataFrame:
     """Segments per stage: count and share, all statements and reported findings only."""
@@ -149,13 +174,15 @@ def segments_per_stage(data: CodedData, lang: str) -> pd.DataFrame:
     seg = data.segments
     counts = seg["stage"].value_counts().reindex(stages, fill_value=0)
     findings = seg[seg["statement"] != "framing"]["stage"].value_counts().reindex(stages, fill_value=0)
-    return pd.DataFrame({
-        "stage": stages,
-        "label": [data.codebook.label(s, lang) for s in stages],
-        "segments": counts.values,
-        "share": counts.values / max(1, counts.sum()),
-        "findings": findings.values,
-    })
+    return pd.DataFrame(
+        {
+            "stage": stages,
+            "label": [data.codebook.label(s, lang) for s in stages],
+            "segments": counts.values,
+            "share": counts.values / max(1, counts.sum()),
+            "findings": findings.values,
+        }
+    )
 
 
 def code_matrix(data: CodedData, family: str, lang: str, include_documents: bool = False) -> pd.DataFrame:
@@ -200,13 +227,27 @@ def findings(data: CodedData, stage: str, lang: str) -> pd.DataFrame:
     for _, s in seg.iterrows():
         text = s.get(f"paraphrase_{lang}") or s.get(f"paraphrase_{other}") or s.get("text") or ""
         where = s["section"] + (f" ¶{int(s['paragraph'])}" if pd.notna(s.get("paragraph")) else "")
-        rows.append({"segment": s["segment_id"], "statement": s["statement"], "text": text,
-                     "codes": ", ".join(book.label(c, lang) for c in split_codes(s["codes"])),
-                     "locator": where, "informant": s["informant"]})
+        rows.append(
+            {
+                "segment": s["segment_id"],
+                "statement": s["statement"],
+                "text": text,
+                "codes": ", ".join(book.label(c, lang) for c in split_codes(s["codes"])),
+                "locator": where,
+                "informant": s["informant"],
+            }
+        )
     for _, d in data.documents[data.documents["stage"] == stage].iterrows():
-        rows.append({"segment": d["document_id"], "statement": "documentation", "text": d.get(f"title_{lang}") or d.get("title_id") or "",
-                     "codes": ", ".join(book.label(c, lang) for c in split_codes(d["codes"])),
-                     "locator": f"{d['figure'] or ''} ({d['source']})".strip(), "informant": "–"})
+        rows.append(
+            {
+                "segment": d["document_id"],
+                "statement": "documentation",
+                "text": d.get(f"title_{lang}") or d.get("title_id") or "",
+                "codes": ", ".join(book.label(c, lang) for c in split_codes(d["codes"])),
+                "locator": f"{d['figure'] or ''} ({d['source']})".strip(),
+                "informant": "–",
+            }
+        )
     return pd.DataFrame(rows, columns=["segment", "statement", "text", "codes", "locator", "informant"])
 
 
@@ -214,12 +255,21 @@ def stage_profile(data: CodedData, stage: str, lang: str) -> pd.DataFrame:
     """Codes used in one stage's statements and documents: family, label and count, most used first."""
     book = data.codebook
     counts: dict[str, int] = {}
-    cells = list(data.segments.loc[data.segments["stage"] == stage, "codes"]) + list(data.documents.loc[data.documents["stage"] == stage, "codes"])
+    cells = list(data.segments.loc[data.segments["stage"] == stage, "codes"]) + list(
+        data.documents.loc[data.documents["stage"] == stage, "codes"]
+    )
     for cell in cells:
         for code in split_codes(cell):
             counts[code] = counts.get(code, 0) + 1
-    rows = [{"code": c, "family": book.family(c) if book.family(c) != STAGE else "subcode", "label": book.label(c, lang), "count": n}
-            for c, n in counts.items()]
+    rows = [
+        {
+            "code": c,
+            "family": book.family(c) if book.family(c) != STAGE else "subcode",
+            "label": book.label(c, lang),
+            "count": n,
+        }
+        for c, n in counts.items()
+    ]
     frame = pd.DataFrame(rows, columns=["code", "family", "label", "count"])
     frame["rank"] = [FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER) for f in frame["family"]]
     frame = frame.sort_values(["rank", "family", "count", "label"], ascending=[True, True, False, True], kind="stable")
@@ -255,7 +305,15 @@ def code_frequencies(data: CodedData, lang: str) -> pd.DataFrame:
     for code in book.codes.index:
         used = seg[[code in split_codes(cell) or stage == code for cell, stage in zip(seg["codes"], seg["stage"])]]
         root = book.root(code)
-        rows.append({"code": code, "label": book.label(code, lang), "family": book.family(code),
-                     "stage": book.label(root, lang) if root in book.stages else None,
-                     "segments": len(used), "sources": used["section"].nunique(), "coders": used["coder"].nunique()})
+        rows.append(
+            {
+                "code": code,
+                "label": book.label(code, lang),
+                "family": book.family(code),
+                "stage": book.label(root, lang) if root in book.stages else None,
+                "segments": len(used),
+                "sources": used["section"].nunique(),
+                "coders": used["coder"].nunique(),
+            }
+        )
     return pd.DataFrame(rows, columns=["code", "label", "family", "stage", "segments", "sources", "coders"])

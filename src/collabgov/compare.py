@@ -1,4 +1,5 @@
 """Compare sites: cases and suspects per year side by side (with exact intervals) and stage profiles."""
+
 from __future__ import annotations
 
 import shutil
@@ -46,8 +47,16 @@ def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
             for i, (site, part) in enumerate(panel.groupby("site", sort=False)):
                 x = part["year"] + (i - (panel["site"].nunique() - 1) / 2) * 0.12
                 y = part[measure]
-                ax.errorbar(x, y, yerr=[y - part[f"{measure}_low"], part[f"{measure}_high"] - y], marker=figures.MARKERS[i],
-                            linestyle=figures.LINESTYLES[i % 4], color=figures.PALETTE[i % 8], capsize=3, label=names[site])
+                ax.errorbar(
+                    x,
+                    y,
+                    yerr=[y - part[f"{measure}_low"], part[f"{measure}_high"] - y],
+                    marker=figures.MARKERS[i],
+                    linestyle=figures.LINESTYLES[i % 4],
+                    color=figures.PALETTE[i % 8],
+                    capsize=3,
+                    label=names[site],
+                )
             years = sorted(panel["year"].unique())
             ax.set_xticks(years, [str(y) for y in years])
             ax.set_title(label(f"figure.{measure}", lang), loc="left")
@@ -70,8 +79,16 @@ def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
         for i, site in enumerate(sites):
             part = profiles[profiles["site"] == site].set_index("stage").reindex(stages)
             y = [len(stages) - 1 - k - 0.4 + height * (i + 0.5) for k in range(len(stages))]
-            ax.barh(y, part["share"].fillna(0) * 100, height=height, color=figures.PALETTE[i % 8], hatch=hatches[i % 4],
-                    edgecolor="black", linewidth=0.5, label=names[site])
+            ax.barh(
+                y,
+                part["share"].fillna(0) * 100,
+                height=height,
+                color=figures.PALETTE[i % 8],
+                hatch=hatches[i % 4],
+                edgecolor="black",
+                linewidth=0.5,
+                label=names[site],
+            )
         ax.set_yticks(range(len(stages)), [textwrap.fill(s, 24) for s in stages][::-1])
         ax.set_xlabel(label("compare.share_axis", lang))
         ax.grid(axis="y", visible=False)
@@ -80,8 +97,12 @@ def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
 
 
 def _embed(fig, key: str, folder: Path, caption: str, alt: str, number: int, lang: str, synthetic: bool) -> str:
-    saved = figures.save(fig, key, folder, caption=caption, alt=alt, source=label("compare.source", lang), inputs=[], synthetic=synthetic)
-    return figure_html(key, f"{label('report.figure', lang)} {number}", saved.png, saved.record["alt"], saved.record["caption"], lang)
+    saved = figures.save(
+        fig, key, folder, caption=caption, alt=alt, source=label("compare.source", lang), inputs=[], synthetic=synthetic
+    )
+    return figure_html(
+        key, f"{label('report.figure', lang)} {number}", saved.png, saved.record["alt"], saved.record["caption"], lang
+    )
 
 
 def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Path) -> Fragment:
@@ -90,25 +111,64 @@ def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Pa
     names = {s.slug: site_name(s, lang) for s in sites}
     panel = case_panel(sites)
     profiles = stage_profiles(sites, lang)
-    t = lambda k, **v: label(f"compare.{k}", lang, **v)  # noqa: E731
-    head = [t("site"), label("report.col.year", lang), label("report.col.cases", lang), label("report.col.ci95", lang),
-            label("report.col.suspects", lang), label("report.col.ci95", lang)]
-    rows = [[names[r.site], str(r.year), integer(r.cases, lang), interval(r.cases_low, r.cases_high, lang), integer(r.suspects, lang),
-             interval(r.suspects_low, r.suspects_high, lang)] for r in panel.itertuples()]
+    t = lambda k, **v: label(f"compare.{k}", lang, **v)
+    head = [
+        t("site"),
+        label("report.col.year", lang),
+        label("report.col.cases", lang),
+        label("report.col.ci95", lang),
+        label("report.col.suspects", lang),
+        label("report.col.ci95", lang),
+    ]
+    rows = [
+        [
+            names[r.site],
+            str(r.year),
+            integer(r.cases, lang),
+            interval(r.cases_low, r.cases_high, lang),
+            integer(r.suspects, lang),
+            interval(r.suspects_low, r.suspects_high, lang),
+        ]
+        for r in panel.itertuples()
+    ]
     stage_head = [t("site")] + list(dict.fromkeys(profiles["stage"]))
-    pivot = profiles.pivot_table(index="site", columns="stage", values="share", sort=False).reindex(columns=stage_head[1:])
-    stage_rows = [[names[s]] + [percent(v, lang, 0, sign=False) if v == v else "–" for v in row] for s, row in pivot.iterrows()]
-    number = lambda n: f"{label('report.table', lang)} {n}"  # noqa: E731
+    pivot = profiles.pivot_table(index="site", columns="stage", values="share", sort=False).reindex(
+        columns=stage_head[1:]
+    )
+    stage_rows = [
+        [names[s]] + [percent(v, lang, 0, sign=False) if v == v else "–" for v in row] for s, row in pivot.iterrows()
+    ]
+    number = lambda n: f"{label('report.table', lang)} {n}"
     synthetic = [names[s.slug] for s in sites if s.synthetic]
     parts = [f"<h1>{esc(t('title'))}</h1>", f"<p class='subtitle'>{esc(', '.join(names.values()))}</p>"]
     if synthetic:
         parts.append(f"<p class='synthetic'>{esc(t('synthetic_banner', sites=', '.join(synthetic)))}</p>")
-    parts += [f"<h2>{esc(t('cases_heading'))}</h2>",
-              table_html("compare_cases", number(1), head, rows, t("cases_table"), t("source"), lang, numeric_from=2),
-              _embed(cases_figure(panel, names, lang), f"compare_cases.{lang}", figures_dir, t("cases_caption"), t("cases_alt"), 1, lang, bool(synthetic)),
-              f"<h2>{esc(t('stages_heading'))}</h2>",
-              table_html("compare_stages", number(2), stage_head, stage_rows, t("stages_table"), t("source"), lang),
-              _embed(profile_figure(profiles, names, lang), f"compare_stages.{lang}", figures_dir, t("stages_caption"), t("stages_alt"), 2, lang, bool(synthetic))]
+    parts += [
+        f"<h2>{esc(t('cases_heading'))}</h2>",
+        table_html("compare_cases", number(1), head, rows, t("cases_table"), t("source"), lang, numeric_from=2),
+        _embed(
+            cases_figure(panel, names, lang),
+            f"compare_cases.{lang}",
+            figures_dir,
+            t("cases_caption"),
+            t("cases_alt"),
+            1,
+            lang,
+            bool(synthetic),
+        ),
+        f"<h2>{esc(t('stages_heading'))}</h2>",
+        table_html("compare_stages", number(2), stage_head, stage_rows, t("stages_table"), t("source"), lang),
+        _embed(
+            profile_figure(profiles, names, lang),
+            f"compare_stages.{lang}",
+            figures_dir,
+            t("stages_caption"),
+            t("stages_alt"),
+            2,
+            lang,
+            bool(synthetic),
+        ),
+    ]
     return Fragment("".join(parts))
 
 
@@ -119,7 +179,7 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
     from .build import KERNEL, check_kernel, export_html, log, swap, validate
 
     if len(slugs) < 2:
-        raise UsageError("compare needs at least two sites, e.g. make compare SITES=\"pujud sintetis\"")
+        raise UsageError('compare needs at least two sites, e.g. make compare SITES="pujud sintetis"')
     sites = [load_site(root, s) for s in slugs]
     for site in sites:
         validate(site)
@@ -132,9 +192,15 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
     for lang in ("id", "en"):
         start = time.perf_counter()
         executed = work / "executed" / f"compare.{lang}.ipynb"
-        papermill.execute_notebook(str(root / "notebooks" / "compare.ipynb"), str(executed),
-                                   parameters={"sites": slugs, "lang": lang, "root": str(root), "output_dir": str(work)}, kernel_name=KERNEL,
-                                   cwd=str(root / "notebooks"), progress_bar=False, extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        papermill.execute_notebook(
+            str(root / "notebooks" / "compare.ipynb"),
+            str(executed),
+            parameters={"sites": slugs, "lang": lang, "root": str(root), "output_dir": str(work)},
+            kernel_name=KERNEL,
+            cwd=str(root / "notebooks"),
+            progress_bar=False,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
         export_html(executed, work / f"comparison.{lang}.html", lang, label("compare.title", lang))
         log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
     target = root / "reports" / name

@@ -1,4 +1,5 @@
 """What a notebook knows about its site: the parameters papermill injected, as one object."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Problems found in a site's data, reported as ``file:row: column: what was expected``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

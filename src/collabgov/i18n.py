@@ -4,10 +4,11 @@ Labels and messages live in ``collabgov/i18n/<lang>.yaml``. Numbers are formatte
 which carries its own locale data, so the decimal comma and thousands dot of Indonesian work
 even where the system has no ``id_ID`` locale.
 """
+
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml
@@ -16,7 +17,7 @@ LANGUAGES = ("id", "en")
 _BABEL_LOCALE = {"id": "id_ID", "en": "en_GB"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict:
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")

@@ -1,4 +1,5 @@
 """``make import``: read a QDA file, write the site's coded tables, and keep them only if they validate."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,6 +1,7 @@
 """Where outputs come from: commit, parameters, input checksums, package versions, and for every
 figure the notebook and cell that made it. Written by the build as ``provenance.json`` (read by the
 report) and as ``figures/<site>/MANIFEST.json`` with a gallery ``index.html`` for reviewers."""
+
 from __future__ import annotations
 
 import html
@@ -18,8 +19,24 @@ def sha256(path: Path | str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-PACKAGES = ["collabgov", "babel", "ipykernel", "markdown-it-py", "matplotlib", "nbconvert", "nbformat", "numpy",
-            "openpyxl", "pandas", "pandera", "papermill", "pypandoc_binary", "pyyaml", "scipy", "weasyprint"]
+PACKAGES = [
+    "collabgov",
+    "babel",
+    "ipykernel",
+    "markdown-it-py",
+    "matplotlib",
+    "nbconvert",
+    "nbformat",
+    "numpy",
+    "openpyxl",
+    "pandas",
+    "pandera",
+    "papermill",
+    "pypandoc_binary",
+    "pyyaml",
+    "scipy",
+    "weasyprint",
+]
 
 
 def _git(root: Path, *args: str) -> str | None:
@@ -57,8 +74,15 @@ def collect(root: Path, site) -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
-    return {"site": site.slug, "commit": commit, "dirty": dirty, "parameters": site.params,
-            "inputs": input_checksums(root, site.folder), "versions": versions, "python": platform.python_version()}
+    return {
+        "site": site.slug,
+        "commit": commit,
+        "dirty": dirty,
+        "parameters": site.params,
+        "inputs": input_checksums(root, site.folder),
+        "versions": versions,
+        "python": platform.python_version(),
+    }
 
 
 def write_json(path: Path, record: dict) -> None:
@@ -81,7 +105,9 @@ def figure_cells(executed: Path) -> dict[str, dict]:
         for output in cell.get("outputs", []):
             figure = output.get("metadata", {}).get("collabgov", {}).get("figure")
             if figure:
-                found.setdefault(figure, {"notebook": f"notebooks/{executed.stem.split('.')[0]}.ipynb", "cell": index + 1})
+                found.setdefault(
+                    figure, {"notebook": f"notebooks/{executed.stem.split('.')[0]}.ipynb", "cell": index + 1}
+                )
     return found
 
 
@@ -96,32 +122,49 @@ def manifest(figures_dir: Path, executed_dir: Path, record: dict) -> dict:
         fig = json.loads(sidecar.read_text("utf-8"))
         base, lang = fig["id"].rsplit(".", 1)
         entries.append(fig | {"figure": base, "lang": lang, **cells.get(base, {"notebook": None, "cell": None})})
-    return {"site": record["site"], "commit": record["commit"], "parameters": record["parameters"],
-            "inputs": record["inputs"], "versions": record["versions"], "figures": entries}
+    return {
+        "site": record["site"],
+        "commit": record["commit"],
+        "parameters": record["parameters"],
+        "inputs": record["inputs"],
+        "versions": record["versions"],
+        "figures": entries,
+    }
 
 
 def gallery(man: dict, lang: str) -> str:
     """``figures/<site>/index.html``: every figure with caption, origin, parameters, input checksums, links."""
     from .i18n import label
 
-    e = lambda x: html.escape(str(x), quote=True)  # noqa: E731
-    t = lambda k, **v: e(label(f"gallery.{k}", lang, **v))  # noqa: E731
+    e = lambda x: html.escape(str(x), quote=True)
+    t = lambda k, **v: e(label(f"gallery.{k}", lang, **v))
     cards = []
     for f in man["figures"]:
-        inputs = "".join(f"<li><code>{e(n)}</code> <code class='hash'>{e(h)}</code></li>" for n, h in sorted(f["inputs"].items()))
+        inputs = "".join(
+            f"<li><code>{e(n)}</code> <code class='hash'>{e(h)}</code></li>" for n, h in sorted(f["inputs"].items())
+        )
+        png, svg = f["files"]["png"], f["files"]["svg"]
         cards.append(
             f"<section class='card' id='{e(f['id'])}'><h2>{e(f['id'])}</h2>"
-            f"<a href='{e(f['files']['png']['path'])}'><img src='{e(f['files']['png']['path'])}' alt='{e(f['alt'])}'></a>"
+            f"<a href='{e(png['path'])}'><img src='{e(png['path'])}' alt='{e(f['alt'])}'></a>"
             f"<p>{e(f['caption'])} {t('source')}: {e(f['source'])}</p>"
-            f"<p>{t('made_by')}: <code>{e(f['notebook'])}</code>, {t('cell')} {e(f['cell'])} · {t('language')}: {e(f['lang'])}</p>"
-            f"<p>{t('files')}: <a href='{e(f['files']['png']['path'])}'>PNG</a> <code class='hash'>{e(f['files']['png']['sha256'])}</code> · "
-            f"<a href='{e(f['files']['svg']['path'])}'>SVG</a> <code class='hash'>{e(f['files']['svg']['sha256'])}</code></p>"
-            f"<details><summary>{t('inputs')}</summary><ul>{inputs}</ul></details></section>")
+            f"<p>{t('made_by')}: <code>{e(f['notebook'])}</code>, {t('cell')} {e(f['cell'])} · "
+            f"{t('language')}: {e(f['lang'])}</p>"
+            f"<p>{t('files')}: <a href='{e(png['path'])}'>PNG</a> <code class='hash'>{e(png['sha256'])}</code> · "
+            f"<a href='{e(svg['path'])}'>SVG</a> <code class='hash'>{e(svg['sha256'])}</code></p>"
+            f"<details><summary>{t('inputs')}</summary><ul>{inputs}</ul></details></section>"
+        )
     params = e(json.dumps(man["parameters"], ensure_ascii=False, sort_keys=True))
-    css = ("body{font-family:'DejaVu Sans',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}"
-           ".card{border-top:1px solid #999;padding:1em 0}.card img{max-width:100%;height:auto;display:block}"
-           "code{font-size:.85em}.hash{word-break:break-all;color:#444}")
-    return (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{t('title', site=man['site'])}</title>"
-            f"<style>{css}</style></head><body><h1>{t('title', site=man['site'])}</h1>"
-            f"<p>{t('intro', commit=man['commit'] or '–')}</p><details><summary>{t('parameters')}</summary><code>{params}</code></details>"
-            + "".join(cards) + "</body></html>\n")
+    css = (
+        "body{font-family:'DejaVu Sans',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}"
+        ".card{border-top:1px solid #999;padding:1em 0}.card img{max-width:100%;height:auto;display:block}"
+        "code{font-size:.85em}.hash{word-break:break-all;color:#444}"
+    )
+    return (
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{t('title', site=man['site'])}</title>"
+        f"<style>{css}</style></head><body><h1>{t('title', site=man['site'])}</h1>"
+        f"<p>{t('intro', commit=man['commit'] or '–')}</p>"
+        f"<details><summary>{t('parameters')}</summary><code>{params}</code></details>"
+        + "".join(cards)
+        + "</body></html>\n"
+    )

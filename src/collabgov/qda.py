@@ -10,6 +10,7 @@
 A site's ``stage_mapping.csv`` assigns imported codes to the codebook's stages and families; codes
 it does not list are kept (family ``imported``) and still counted in the code frequencies.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,6 +47,7 @@ class Imported:
 
 # --- REFI-QDA ---------------------------------------------------------------------------------
 
+
 def _refuse(shown: str, column: str | None, key: str, lang: str, **values) -> DataError:
     return DataError([Problem(shown, None, column, message(key, lang, **values))])
 
@@ -58,16 +60,21 @@ def _safe_members(zf: zipfile.ZipFile, shown: str, lang: str) -> dict[str, zipfi
             raise _refuse(shown, None, "qdpx_outside", lang, member=info.filename)
         total += info.file_size
         ratio = info.file_size / max(1, info.compress_size)
-        if info.file_size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES or (info.file_size > 1_000_000 and ratio > MAX_RATIO):
+        if (
+            info.file_size > MAX_MEMBER_BYTES
+            or total > MAX_TOTAL_BYTES
+            or (info.file_size > 1_000_000 and ratio > MAX_RATIO)
+        ):
             raise _refuse(shown, None, "qdpx_too_big", lang, member=info.filename, size=info.file_size)
         members[str(path)] = info
     return members
 
 
 def read_qdpx(path: Path, lang: str = "en") -> Imported:
+    from xml.etree.ElementTree import ParseError
+
     from defusedxml import ElementTree
     from defusedxml.common import DefusedXmlException
-    from xml.etree.ElementTree import ParseError
 
     shown = display_path(path)
     try:
@@ -85,7 +92,7 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
             raise _refuse(shown, projects[0], "qdpx_bad_xml", lang, detail=exc) from None
         if root.tag != f"{{{NS}}}Project":
             raise _refuse(shown, projects[0], "qdpx_namespace", lang, namespace=NS, found=root.tag)
-        q = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
+        q = lambda tag: f"{{{NS}}}{tag}"
         out = Imported(tool=root.get("origin") or "REFI-QDA")
         users = {u.get("guid"): u.get("name") or u.get("guid") for u in root.iter(q("User"))}
 
@@ -113,9 +120,12 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
                 if ref is not None:
                     attrs[variables.get(ref.get("targetGUID"), ref.get("targetGUID"))] = (text or "").strip()
             informant = slug(case.get("name") or case.get("guid"))
-            role = next((v for k, v in attrs.items() if k and k.lower() in ("role", "peran", "jabatan", "position")), "")
-            out.informants.append({"informant_id": informant, "role": role,
-                                   "attributes": "; ".join(f"{k}={v}" for k, v in attrs.items())})
+            role = next(
+                (v for k, v in attrs.items() if k and k.lower() in ("role", "peran", "jabatan", "position")), ""
+            )
+            out.informants.append(
+                {"informant_id": informant, "role": role, "attributes": "; ".join(f"{k}={v}" for k, v in attrs.items())}
+            )
             for ref in case.findall(q("SourceRef")):
                 source_case[ref.get("targetGUID")] = informant
 
@@ -126,18 +136,33 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
             informant = source_case.get(source.get("guid"), "unattributed")
             out.sources.append({"source": name, "characters": len(text), "informant": informant})
             for sel in source.findall(q("PlainTextSelection")):
-                start, end = _position(sel, "startPosition", shown, name, lang), _position(sel, "endPosition", shown, name, lang)
+                start, end = (
+                    _position(sel, "startPosition", shown, name, lang),
+                    _position(sel, "endPosition", shown, name, lang),
+                )
                 if not 0 <= start <= end <= len(text):
                     raise _refuse(shown, name, "qdpx_selection", lang, start=start, end=end, length=len(text))
                 by_coder: dict[str, list[str]] = {}
                 for coding in sel.findall(q("Coding")):
-                    coder = users.get(coding.get("creatingUser") or sel.get("creatingUser"), coding.get("creatingUser") or sel.get("creatingUser") or "unknown")
+                    coder = users.get(
+                        coding.get("creatingUser") or sel.get("creatingUser"),
+                        coding.get("creatingUser") or sel.get("creatingUser") or "unknown",
+                    )
                     ref = coding.find(q("CodeRef"))
                     if ref is not None and ref.get("targetGUID") in codes:
                         by_coder.setdefault(coder, []).append(codes[ref.get("targetGUID")])
                 for coder, paths in by_coder.items():
-                    out.codings.append({"source": name, "start": start, "end": end, "text": text[start:end],
-                                        "coder": coder, "codes": paths, "informant": informant})
+                    out.codings.append(
+                        {
+                            "source": name,
+                            "start": start,
+                            "end": end,
+                            "text": text[start:end],
+                            "coder": coder,
+                            "codes": paths,
+                            "informant": informant,
+                        }
+                    )
     return out
 
 
@@ -146,7 +171,7 @@ def _source_text(zf, members, folders, source, q, shown, lang) -> str:
     if inline is not None:
         return inline.text or ""
     ref = source.get("plainTextPath") or ""
-    name = ref[len("internal://"):] if ref.startswith("internal://") else ref
+    name = ref[len("internal://") :] if ref.startswith("internal://") else ref
     if not name:
         return ""
     candidates = [f"{folders.get('sources', 'sources')}/{name}", name]
@@ -167,6 +192,7 @@ def _position(selection, attribute: str, shown: str, source: str, lang: str) -> 
 
 # --- Taguette ---------------------------------------------------------------------------------
 
+
 def read_taguette(path: Path, lang: str = "en") -> Imported:
     rows = validate_table(read_table(path, lang), "taguette", lang)
     out = Imported(tool="Taguette")
@@ -176,8 +202,18 @@ def read_taguette(path: Path, lang: str = "en") -> Imported:
         if tag not in seen_codes:
             seen_codes.add(tag)
             out.codes.append({"name": tag, "path": tag, "parent_path": None})
-        h = highlights.setdefault(row["id"], {"source": row["document"], "start": None, "end": None, "text": row["content"] or "",
-                                              "coder": "taguette", "codes": [], "informant": slug(row["document"])})
+        h = highlights.setdefault(
+            row["id"],
+            {
+                "source": row["document"],
+                "start": None,
+                "end": None,
+                "text": row["content"] or "",
+                "coder": "taguette",
+                "codes": [],
+                "informant": slug(row["document"]),
+            },
+        )
         h["codes"].append(tag)
     out.codings = list(highlights.values())
     documents = dict.fromkeys(h["source"] for h in out.codings)
@@ -187,6 +223,7 @@ def read_taguette(path: Path, lang: str = "en") -> Imported:
 
 
 # --- into the site's tables -------------------------------------------------------------------
+
 
 def read_any(path: Path, lang: str = "en") -> Imported:
     path = Path(path)
@@ -205,10 +242,16 @@ def site_tables(imported: Imported, folder: Path, lang: str = "en") -> dict[str,
     stages = book.stages
     mapping = {r["code"]: r for r in (load_table(folder, "stage_mapping", lang, required=False) or [])}
     path = display_path(find_table(folder, "stage_mapping") or folder / "stage_mapping.csv")
-    problems = [Problem(path, n, "stage", message("mapping_stage", lang, found=r["stage"], expected=", ".join(stages)))
-                for n, r in enumerate(mapping.values(), start=2) if r["stage"] and r["stage"] not in stages]
-    problems += [Problem(path, n, "same_as", message("mapping_same_as", lang, found=r["same_as"]))
-                 for n, r in enumerate(mapping.values(), start=2) if r.get("same_as") and r["same_as"] not in book.codes.index]
+    problems = [
+        Problem(path, n, "stage", message("mapping_stage", lang, found=r["stage"], expected=", ".join(stages)))
+        for n, r in enumerate(mapping.values(), start=2)
+        if r["stage"] and r["stage"] not in stages
+    ]
+    problems += [
+        Problem(path, n, "same_as", message("mapping_same_as", lang, found=r["same_as"]))
+        for n, r in enumerate(mapping.values(), start=2)
+        if r.get("same_as") and r["same_as"] not in book.codes.index
+    ]
     if problems:
         raise DataError(problems)
 
@@ -233,9 +276,20 @@ def site_tables(imported: Imported, folder: Path, lang: str = "en") -> dict[str,
         m = mapping.get(code["path"]) or mapping.get(code["name"]) or {}
         parent = code_id.get(code["parent_path"]) if code["parent_path"] else (m.get("stage") or None)
         family = "stage" if m.get("stage") else (m.get("family") or None)
-        codebook.append({"code": code_id[code["path"]], "parent": parent, "family": family or "imported", "order": None,
-                         "in_diagram": None, "label_id": code["name"], "label_en": code["name"], "definition_id": None,
-                         "definition_en": None, "source": "imported"})
+        codebook.append(
+            {
+                "code": code_id[code["path"]],
+                "parent": parent,
+                "family": family or "imported",
+                "order": None,
+                "in_diagram": None,
+                "label_id": code["name"],
+                "label_en": code["name"],
+                "definition_id": None,
+                "definition_en": None,
+                "source": "imported",
+            }
+        )
     # nested codes under a mapped parent belong to its stage
     by_id = {c["code"]: c for c in codebook}
     for c in codebook:
@@ -259,12 +313,36 @@ def site_tables(imported: Imported, folder: Path, lang: str = "en") -> dict[str,
     for n, c in enumerate(imported.codings, start=1):
         ids = [code_id[p] for p in c["codes"]]
         stage = next((s for s in map(stage_of, ids) if s), None)
-        segments.append({"segment_id": f"Q{n:04d}", "section": c["source"], "paragraph": None, "start": c["start"], "end": c["end"],
-                         "statement": "finding", "evidence": "interview", "stage": stage, "codes": ";".join(dict.fromkeys(ids)),
-                         "informant": c["informant"], "coder": c["coder"], "text": c["text"], "paraphrase_id": None, "paraphrase_en": None})
-    informants = [{"informant_id": i["informant_id"], "role_id": i["role"] or None, "role_en": i["role"] or None,
-                   "role_status": "stated" if i["role"] else "not_reported", "basis_id": f"impor dari {imported.tool}",
-                   "basis_en": f"imported from {imported.tool}", "attributes": i["attributes"] or None} for i in imported.informants]
+        segments.append(
+            {
+                "segment_id": f"Q{n:04d}",
+                "section": c["source"],
+                "paragraph": None,
+                "start": c["start"],
+                "end": c["end"],
+                "statement": "finding",
+                "evidence": "interview",
+                "stage": stage,
+                "codes": ";".join(dict.fromkeys(ids)),
+                "informant": c["informant"],
+                "coder": c["coder"],
+                "text": c["text"],
+                "paraphrase_id": None,
+                "paraphrase_en": None,
+            }
+        )
+    informants = [
+        {
+            "informant_id": i["informant_id"],
+            "role_id": i["role"] or None,
+            "role_en": i["role"] or None,
+            "role_status": "stated" if i["role"] else "not_reported",
+            "basis_id": f"impor dari {imported.tool}",
+            "basis_en": f"imported from {imported.tool}",
+            "attributes": i["attributes"] or None,
+        }
+        for i in imported.informants
+    ]
     known = {i["informant_id"] for i in informants}
     for s in segments:
         if s["informant"] not in known:
@@ -289,10 +367,22 @@ def write_site_tables(folder: Path, tables: dict[str, list[dict]]) -> list[Path]
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(columns)
             for row in rows:
-                w.writerow(["" if row.get(c) is None or row.get(c) != row.get(c) else
-                            ("true" if row.get(c) is True else "false" if row.get(c) is False else
-                             str(int(row[c])) if isinstance(row.get(c), float) and float(row[c]).is_integer() else str(row[c]))
-                            for c in columns])
+                w.writerow(
+                    [
+                        ""
+                        if row.get(c) is None or row.get(c) != row.get(c)
+                        else (
+                            "true"
+                            if row.get(c) is True
+                            else "false"
+                            if row.get(c) is False
+                            else str(int(row[c]))
+                            if isinstance(row.get(c), float) and float(row[c]).is_integer()
+                            else str(row[c])
+                        )
+                        for c in columns
+                    ]
+                )
         tmp.replace(target)
         written.append(target)
     return written

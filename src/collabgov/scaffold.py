@@ -1,5 +1,6 @@
 """Start a new site: look the kecamatan up in the Kemendagri list, write templates for every table
 (CSV or XLSX) with a bilingual data dictionary, and the report's text skeletons."""
+
 from __future__ import annotations
 
 import csv
@@ -23,7 +24,7 @@ def _norm(name: str) -> str:
     name = name.strip().lower()
     for prefix in ("kabupaten ", "kab. ", "kab ", "kota "):
         if name.startswith(prefix):
-            return name[len(prefix):].strip()
+            return name[len(prefix) :].strip()
     return name
 
 
@@ -36,7 +37,9 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
     if not hits:
         close = difflib.get_close_matches(_norm(kabupaten), [_norm(k.name) for k in regencies], n=5, cutoff=0.6)
         names = [k.name for k in regencies if _norm(k.name) in close]
-        raise UsageError(f"unknown kabupaten/kota '{kabupaten}' in the Kemendagri list; closest: {', '.join(names) or 'none'}")
+        raise UsageError(
+            f"unknown kabupaten/kota '{kabupaten}' in the Kemendagri list; closest: {', '.join(names) or 'none'}"
+        )
     found, candidates = [], []
     for regency in hits:
         districts = wilayah.list_wilayah(regency.code)
@@ -46,13 +49,15 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
         names = [d.name for d, _ in candidates]
         close = difflib.get_close_matches(kecamatan.strip().title(), names, n=5, cutoff=0.5)
         where = " / ".join(r.name for r in hits)
-        raise UsageError(f"unknown kecamatan '{kecamatan}' in {where}; closest: {', '.join(close) or 'none'} "
-                         f"(all {len(names)}: {', '.join(sorted(names))})")
+        raise UsageError(
+            f"unknown kecamatan '{kecamatan}' in {where}; closest: {', '.join(close) or 'none'} "
+            f"(all {len(names)}: {', '.join(sorted(names))})"
+        )
     if len(found) > 1:
         raise UsageError(f"'{kecamatan}' is ambiguous: {', '.join(d.path + ' (' + d.code + ')' for d, _ in found)}")
     district, regency = found[0]
     province = wilayah.get_wilayah(regency.code.split(".")[0])
-    kab = regency.name[len("Kabupaten "):] if regency.name.startswith("Kabupaten ") else regency.name
+    kab = regency.name[len("Kabupaten ") :] if regency.name.startswith("Kabupaten ") else regency.name
     return {"kecamatan": district.name, "kabupaten": kab, "provinsi": province.name, "region_code": district.code}
 
 
@@ -86,21 +91,37 @@ def write_table(path: Path, rows: list[list[str]]) -> None:
 
 def data_dictionary() -> str:
     """Every table and column, in Indonesian and English, from the declared schemas."""
-    lines = ["# Kamus data / Data dictionary", "",
-             "Dibuat dari skema di `src/collabgov/schemas/`. Generated from the schemas in `src/collabgov/schemas/`.",
-             "Baris 1 setiap tabel adalah judul kolom; nomor baris dalam pesan galat mengikuti nomor baris spreadsheet.",
-             "Row 1 of every table is the header; row numbers in error messages are spreadsheet row numbers.", ""]
+    lines = [
+        "# Kamus data / Data dictionary",
+        "",
+        "Dibuat dari skema di `src/collabgov/schemas/`. Generated from the schemas in `src/collabgov/schemas/`.",
+        "Baris 1 setiap tabel adalah judul kolom; nomor baris dalam pesan galat mengikuti nomor baris spreadsheet.",
+        "Row 1 of every table is the header; row numbers in error messages are spreadsheet row numbers.",
+        "",
+    ]
     for table in TABLES:
         d = schema_descriptor(table)
-        lines += [f"## `{table}.csv` / `{table}.xlsx`", "", f"- ID: {d.get('x-description-id', '')}", f"- EN: {d.get('description', '')}", "",
-                  "| kolom / column | jenis / type | wajib / required | keterangan (ID) | description (EN) |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            f"## `{table}.csv` / `{table}.xlsx`",
+            "",
+            f"- ID: {d.get('x-description-id', '')}",
+            f"- EN: {d.get('description', '')}",
+            "",
+            "| kolom / column | jenis / type | wajib / required | keterangan (ID) | description (EN) |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for f in d["fields"]:
             c = f.get("constraints", {})
-            kind = f["type"] + (f" ≥ {c['minimum']}" if "minimum" in c else "") + (f"; {' / '.join(c['enum'])}" if "enum" in c else "") \
+            kind = (
+                f["type"]
+                + (f" ≥ {c['minimum']}" if "minimum" in c else "")
+                + (f"; {' / '.join(c['enum'])}" if "enum" in c else "")
                 + ("; unik / unique" if c.get("unique") else "")
-            lines.append(f"| `{f['name']}` | {kind} | {'ya / yes' if c.get('required') else 'tidak / no'} | "
-                         f"{f.get('x-description-id', '')} | {f.get('description', '')} |")
+            )
+            lines.append(
+                f"| `{f['name']}` | {kind} | {'ya / yes' if c.get('required') else 'tidak / no'} | "
+                f"{f.get('x-description-id', '')} | {f.get('description', '')} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -115,8 +136,15 @@ def write_templates(folder: Path) -> None:
     (folder / "DATA_DICTIONARY.md").write_text(data_dictionary() + "\n", "utf-8")
 
 
-def new_site(root: Path, slug: str, kecamatan: str, kabupaten: str, years: list[int] | None = None,
-             fmt: str = "csv", synthetic: bool = False) -> Path:
+def new_site(
+    root: Path,
+    slug: str,
+    kecamatan: str,
+    kabupaten: str,
+    years: list[int] | None = None,
+    fmt: str = "csv",
+    synthetic: bool = False,
+) -> Path:
     if not SLUG.match(slug or ""):
         raise UsageError(f"site name {slug!r} is not allowed: use lower-case letters, digits, '-' and '_' (at most 40)")
     folder = root / "data" / slug
@@ -125,15 +153,26 @@ def new_site(root: Path, slug: str, kecamatan: str, kabupaten: str, years: list[
     if fmt not in ("csv", "xlsx"):
         raise UsageError("FORMAT must be csv or xlsx")
     if synthetic:
-        region = {"kecamatan": kecamatan, "kabupaten": kabupaten, "provinsi": "Contoh (sintetis)", "region_code": "00.00.00"}
+        region = {
+            "kecamatan": kecamatan,
+            "kabupaten": kabupaten,
+            "provinsi": "Contoh (sintetis)",
+            "region_code": "00.00.00",
+        }
     else:
         region = lookup_region(kecamatan, kabupaten)
     this_year = datetime.date.today().year
     years = years or [this_year - 2, this_year - 1]
     params = region | {
-        "years": years, "default_language": "id", "languages": ["id", "en"],
-        "study": {"title": "[TULIS: judul penelitian]", "year": this_year,
-                  "citation": "[TULIS: penulis (tahun). Judul. Lembaga.]", "informants": 0},
+        "years": years,
+        "default_language": "id",
+        "languages": ["id", "en"],
+        "study": {
+            "title": "[TULIS: judul penelitian]",
+            "year": this_year,
+            "citation": "[TULIS: penulis (tahun). Judul. Lembaga.]",
+            "informants": 0,
+        },
     }
     if synthetic:
         params["synthetic"] = True
@@ -141,11 +180,13 @@ def new_site(root: Path, slug: str, kecamatan: str, kabupaten: str, years: list[
     if staging.exists():
         shutil.rmtree(staging)
     (staging / "text").mkdir(parents=True)
-    header = (f"# Parameters of site '{slug}'. Every notebook receives these through papermill.\n"
-              "# region_code is the Kemendagri code (not the BPS code); keep it quoted.\n")
+    header = (
+        f"# Parameters of site '{slug}'. Every notebook receives these through papermill.\n"
+        "# region_code is the Kemendagri code (not the BPS code); keep it quoted.\n"
+    )
     text = yaml.safe_dump(params, allow_unicode=True, sort_keys=False)
-    text = text.replace(f"region_code: {params['region_code']}\n", f"region_code: \"{params['region_code']}\"\n")
-    text = text.replace(f"region_code: '{params['region_code']}'\n", f"region_code: \"{params['region_code']}\"\n")
+    text = text.replace(f"region_code: {params['region_code']}\n", f'region_code: "{params["region_code"]}"\n')
+    text = text.replace(f"region_code: '{params['region_code']}'\n", f'region_code: "{params["region_code"]}"\n')
     (staging / "site.yaml").write_text(header + text, "utf-8")
     for table in TABLES:
         write_table(staging / f"{table}.{fmt}", template_rows(table, years))
@@ -159,6 +200,8 @@ def new_site(root: Path, slug: str, kecamatan: str, kabupaten: str, years: list[
         f"# Site `{slug}`: Kecamatan {params['kecamatan']}, {params['kabupaten']}, {params['provinsi']}\n\n"
         + ("**SYNTHETIC**: made-up data for demonstration and tests.\n\n" if synthetic else "")
         + "Fill in the tables (see DATA_DICTIONARY.md), write the texts in text/id and text/en, record here\n"
-          "where every number and every coded segment comes from, then run `make validate SITE=" + slug + "`.\n", "utf-8")
+        "where every number and every coded segment comes from, then run `make validate SITE=" + slug + "`.\n",
+        "utf-8",
+    )
     staging.rename(folder)
     return folder

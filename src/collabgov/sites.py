@@ -1,4 +1,5 @@
 """Sites: one folder ``data/<site>/`` per kecamatan, with its parameters in ``site.yaml``."""
+
 from __future__ import annotations
 
 import os
@@ -89,7 +90,16 @@ def read_parameters(path: Path) -> dict:
         params = yaml.safe_load(path.read_text("utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError([Problem(shown, getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, None, message_every_language("yaml_invalid") + f": {detail}")]) from None
+        raise DataError(
+            [
+                Problem(
+                    shown,
+                    getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None,
+                    None,
+                    message_every_language("yaml_invalid") + f": {detail}",
+                )
+            ]
+        ) from None
     if not isinstance(params, dict):
         raise DataError([Problem(shown, None, None, message_every_language("yaml_not_mapping"))])
     if params.get("default_language") in LANGUAGES:
@@ -97,7 +107,9 @@ def read_parameters(path: Path) -> dict:
     problems = []
     for key in params:
         if key not in PARAMETERS:
-            problems.append(Problem(shown, None, str(key), message("param_unknown", lang, expected=", ".join(PARAMETERS))))
+            problems.append(
+                Problem(shown, None, str(key), message("param_unknown", lang, expected=", ".join(PARAMETERS)))
+            )
     for key, (required, kind, expected) in PARAMETERS.items():
         if key not in params:
             if required:
@@ -108,7 +120,12 @@ def read_parameters(path: Path) -> dict:
         if key == "region_code":
             ok = ok and bool(REGION_CODE.match(value))
         elif key == "years":
-            ok = ok and bool(value) and all(isinstance(y, int) and not isinstance(y, bool) for y in value) and value == sorted(set(value))
+            ok = (
+                ok
+                and bool(value)
+                and all(isinstance(y, int) and not isinstance(y, bool) for y in value)
+                and value == sorted(set(value))
+            )
         elif key in ("default_language",):
             ok = ok and value in LANGUAGES
         elif key == "languages":

@@ -5,9 +5,10 @@ UTF-16 with a BOM, Windows-1252, comma/semicolon/tab separators, blank trailing 
 and ``.xlsx`` workbooks (first sheet). Validation uses Frictionless Table Schema descriptors kept
 in ``collabgov/schemas/`` (the declared schema is data, JSON, and doubles as the machine-readable
 data dictionary), checked with pandera after each cell is parsed to its type, so that a type error in
-one cell does not hide a constraint error in another. Every problem is collected and reported as ``file:row: column: what was expected``,
-where ``row`` is the row number a spreadsheet shows (the header is row 1).
+one cell does not hide a constraint error in another. Every problem is collected and reported as
+``file:row: column: what was expected``, where ``row`` is the row number a spreadsheet shows (the header is row 1).
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,7 +17,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def find_table(folder: Path, name: str, lang: str = "en") -> Path | None:
     """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.xlsx``, ...); two of them is an error."""
     found = [folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
     if len(found) > 1:
-        raise DataError([Problem(display_path(found[1]), None, None, message("both_files", lang, a=found[0].name, b=found[1].name))])
+        raise DataError(
+            [Problem(display_path(found[1]), None, None, message("both_files", lang, a=found[0].name, b=found[1].name))]
+        )
     return found[0] if found else None
 
 
@@ -79,7 +82,9 @@ def _read_xlsx(path: Path, lang: str) -> list[list[str]]:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise DataError([Problem(display_path(path), None, None, message("xlsx_unreadable", lang, detail=type(exc).__name__))]) from None
+        raise DataError(
+            [Problem(display_path(path), None, None, message("xlsx_unreadable", lang, detail=type(exc).__name__))]
+        ) from None
     try:
         ws = wb.worksheets[0]
         return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
@@ -105,7 +110,9 @@ def read_table(path: Path, lang: str = "en") -> RawTable:
     if not path.is_file():
         raise DataError([Problem(shown, None, None, message("file_missing", lang))])
     if path.stat().st_size > MAX_TABLE_BYTES:
-        raise DataError([Problem(shown, None, None, message("file_too_large", lang, limit=MAX_TABLE_BYTES // (1024 * 1024)))])
+        raise DataError(
+            [Problem(shown, None, None, message("file_too_large", lang, limit=MAX_TABLE_BYTES // (1024 * 1024)))]
+        )
     grid = _read_xlsx(path, lang) if path.suffix.lower() == ".xlsx" else _read_delimited(path, lang)
     numbered = [(i + 1, row) for i, row in enumerate(grid) if any(c for c in row)]
     if not numbered:
@@ -119,7 +126,7 @@ def read_table(path: Path, lang: str = "en") -> RawTable:
     return RawTable(path, header, rows, [n for n, _ in body])
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_descriptor(name: str) -> dict:
     """The Table Schema (as a dict) for table ``name``; see ``collabgov/schemas/``."""
     text = resources.files("collabgov").joinpath(f"schemas/{name}.json").read_text("utf-8")
@@ -161,7 +168,7 @@ def parse_cell(cell: str, kind: str):
 _PANDAS_DTYPE = {"integer": "Int64", "number": "Float64", "boolean": "boolean", "string": "string"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def pandera_schema(name: str):
     """The declared Table Schema of ``name`` as a pandera schema (constraints only; types are parsed first)."""
     import pandera.pandas as pa
@@ -199,7 +206,9 @@ def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[di
         if not h:
             problems.append(Problem(shown, 1, f"#{i + 1}", message("blank_header", lang)))
         elif h not in names:
-            problems.append(Problem(shown, 1, raw.header[i], message("unknown_column", lang, expected=", ".join(names))))
+            problems.append(
+                Problem(shown, 1, raw.header[i], message("unknown_column", lang, expected=", ".join(names)))
+            )
         elif header.index(h) != i:
             problems.append(Problem(shown, 1, raw.header[i], message("duplicate_column", lang)))
     for f in fields:
@@ -218,11 +227,25 @@ def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[di
             try:
                 value = parse_cell(cell, f["type"])
             except (ValueError, KeyError):
-                problems.append(Problem(shown, n, f["name"], message("type_error", lang, expected=message(f"type_{f['type']}", lang), found=cell)))
+                problems.append(
+                    Problem(
+                        shown,
+                        n,
+                        f["name"],
+                        message("type_error", lang, expected=message(f"type_{f['type']}", lang), found=cell),
+                    )
+                )
                 value = None
             else:
                 if value is None and f.get("constraints", {}).get("required"):
-                    problems.append(Problem(shown, n, f["name"], message("required_typed", lang, expected=message(f"type_{f['type']}", lang))))
+                    problems.append(
+                        Problem(
+                            shown,
+                            n,
+                            f["name"],
+                            message("required_typed", lang, expected=message(f"type_{f['type']}", lang)),
+                        )
+                    )
             typed[f["name"]].append(value)
 
     frame = pd.DataFrame({f["name"]: pd.array(typed[f["name"]], dtype=_PANDAS_DTYPE[f["type"]]) for f in fields})
@@ -236,15 +259,24 @@ def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[di
     return [{name: typed[name][i] for name in names} for i in range(len(raw.rows))]
 
 
-_CHECKS = {"greater_than_or_equal_to": "minimum", "less_than_or_equal_to": "maximum", "isin": "enum",
-           "str_matches": "pattern", "str_length": "length"}
+_CHECKS = {
+    "greater_than_or_equal_to": "minimum",
+    "less_than_or_equal_to": "maximum",
+    "isin": "enum",
+    "str_matches": "pattern",
+    "str_length": "length",
+}
 
 
 def _explain(failures, fields, raw, typed, shown, lang) -> list[Problem]:
     by_name = {f["name"]: f for f in fields}
     out = []
     for _, case in failures.iterrows():
-        column, check, index = case["column"], _CHECKS.get(str(case["check"]).split("(")[0], str(case["check"])), case["index"]
+        column, check, index = (
+            case["column"],
+            _CHECKS.get(str(case["check"]).split("(")[0], str(case["check"])),
+            case["index"],
+        )
         if index is None or index != index:
             continue
         index = int(index)
@@ -253,7 +285,11 @@ def _explain(failures, fields, raw, typed, shown, lang) -> list[Problem]:
         if check == "field_uniqueness":
             first = typed[column].index(found)
             if first != index:
-                out.append(Problem(shown, n, column, message("duplicate_value", lang, found=found, first=raw.row_numbers[first])))
+                out.append(
+                    Problem(
+                        shown, n, column, message("duplicate_value", lang, found=found, first=raw.row_numbers[first])
+                    )
+                )
         elif check in ("minimum", "maximum", "enum", "pattern"):
             value = c[check]
             if check == "enum":

@@ -3,6 +3,7 @@
 Checks the files in ``figures/<site>/`` and ``reports/<site>/`` against ``MANIFEST.json``, then
 rebuilds the site from scratch into a temporary folder and compares the rebuilt files too.
 Every file that differs is named."""
+
 from __future__ import annotations
 
 import json
