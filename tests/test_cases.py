@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from collabgov import cases
+from collabgov.errors import DataError
+from conftest import write
 
 
 @pytest.mark.parametrize("x, low, high", [(14, 7.65, 23.49), (15, 8.40, 24.74), (23, 14.58, 34.51)])
@@ -71,3 +73,42 @@ def test_statistics_agree_with_scipy_stats_over_a_grid_of_counts():
             ratio = lambda q: math.inf if q >= 1 else q / (1 - q)
             assert lo == pytest.approx(ratio(ci.low), rel=1e-6, abs=1e-12), (x_from, x_to)
             assert hi == pytest.approx(ratio(ci.high), rel=1e-6), (x_from, x_to)
+
+
+def load_errors(folder, lang="en", years=None) -> list[str]:
+    with pytest.raises(DataError) as exc:
+        cases.load_case_table(folder, lang, years)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_years_must_follow_each_other_without_gaps(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n2020,1,1,P\n2021,1,1,P\n2023,1,1,P\n2024,1,1,P\n")
+    assert load_errors(tmp_path) == [
+        f"{tmp_path}/cases.csv:4: year: years must follow each other without gaps: expected 2022, found 2023"
+    ]
+    assert load_errors(tmp_path, "id") == [
+        f"{tmp_path}/cases.csv:4: year: tahun harus berurutan tanpa celah: seharusnya 2022, tertulis 2023"
+    ]
+
+
+def test_consecutive_years_load(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n2020,1,2,P\n2021,3,4,P\n2022,5,6,P\n")
+    assert list(cases.load_case_table(tmp_path)["year"]) == [2020, 2021, 2022]
+
+
+def test_a_single_year_is_too_few(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n2021,14,23,P\n")
+    assert load_errors(tmp_path) == [
+        f"{tmp_path}/cases.csv: year: at least two years are needed to compare counts between years; the table has 1"
+    ]
+    assert load_errors(tmp_path, "id") == [
+        f"{tmp_path}/cases.csv: year: paling sedikit dua tahun diperlukan untuk membandingkan jumlah antartahun; tabel ini berisi 1"
+    ]
+
+
+def test_a_table_without_rows_names_both_problems(tmp_path):
+    write(tmp_path / "cases.csv", "year,cases,suspects,source\n")
+    assert load_errors(tmp_path, years=[2021, 2022]) == [
+        f"{tmp_path}/cases.csv: year: the case table's years () differ from the site's years in site.yaml (2021, 2022)",
+        f"{tmp_path}/cases.csv: year: at least two years are needed to compare counts between years; the table has 0",
+    ]

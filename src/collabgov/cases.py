@@ -29,7 +29,7 @@ MEASURES = ("cases", "suspects")
 
 
 def load_case_table(data_dir: Path | str, lang: str = "en", years: list[int] | None = None) -> pd.DataFrame:
-    """Read and validate ``cases.csv`` (or ``.xlsx``): unique, increasing years and counts >= 0."""
+    """Read and validate ``cases.csv`` (or ``.xlsx``): two or more consecutive years and counts >= 0."""
     folder = Path(data_dir)
     rows = load_table(folder, "cases", lang)
     path = display_path(find_table(folder, "cases"))
@@ -40,6 +40,10 @@ def load_case_table(data_dir: Path | str, lang: str = "en", years: list[int] | N
                 Problem(
                     path, n, "year", message("years_not_increasing", lang, found=row["year"], previous=prev["year"])
                 )
+            )
+        elif row["year"] != prev["year"] + 1:
+            problems.append(
+                Problem(path, n, "year", message("years_gap", lang, found=row["year"], expected=prev["year"] + 1))
             )
     table = pd.DataFrame(rows, columns=["year", "cases", "suspects", "source"])
     if years is not None and not problems and list(table["year"]) != list(years):
@@ -56,6 +60,8 @@ def load_case_table(data_dir: Path | str, lang: str = "en", years: list[int] | N
                 ),
             )
         )
+    if len(rows) < 2:
+        problems.append(Problem(path, None, "year", message("years_too_few", lang, found=len(rows))))
     if problems:
         raise DataError(problems)
     return table.astype({"year": "int64", "cases": "int64", "suspects": "int64"})
