@@ -1,15 +1,18 @@
-"""Source notebooks: exactly one `parameters` cell, no outputs, parameters that cover site.yaml."""
+"""Source notebooks: one `parameters` cell, no outputs, and parameters that name the run and hold no site text."""
 
 import ast
 
 import nbformat
 import pytest
-import yaml
-
-from collabgov.sites import PARAMETERS
 
 NOTEBOOKS = sorted((__import__("conftest").ROOT / "notebooks").glob("*.ipynb"))
 SITE_NOTEBOOKS = [p for p in NOTEBOOKS if p.name != "compare.ipynb"]  # compare takes a list of sites
+
+
+def parameters(path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    source = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(source).body if isinstance(n, ast.Assign)}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -23,14 +26,19 @@ def test_one_parameters_cell_and_no_outputs(path):
             assert not cell.outputs and cell.execution_count is None, f"{path.name} is saved with outputs"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_at_most_four_parameters_and_none_holds_site_text(path):
+    defaults = parameters(path)
+    assert len(defaults) <= 4
+    assert set(defaults) <= {"site", "sites", "lang", "output_dir", "root"}
+    assert all(
+        isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in defaults.values()
+    )
+
+
 @pytest.mark.parametrize("path", SITE_NOTEBOOKS, ids=lambda p: p.name)
-def test_parameters_cover_site_yaml_and_default_to_pujud(path, root):
-    nb = nbformat.read(path, as_version=4)
-    source = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    defaults = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(source).body if isinstance(n, ast.Assign)}
-    expected = {"site", "lang", "data_dir", "output_dir"} | (set(PARAMETERS) - {"default_language"})
-    assert set(defaults) == expected
-    pujud = yaml.safe_load((root / "data/pujud/site.yaml").read_text())
-    for key, value in pujud.items():
-        if key != "default_language":
-            assert defaults[key] == value, f"{path.name}: default of {key} differs from data/pujud/site.yaml"
+def test_site_notebooks_open_the_site_through_the_package(path):
+    defaults = parameters(path)
+    assert defaults == {"site": "pujud", "lang": "id", "output_dir": "../build/interactive/pujud", "root": ".."}
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "open_site(site, lang, output_dir, root)" in source

@@ -1,4 +1,4 @@
-"""Untrusted data: names cannot leave data/, text is escaped in HTML, parameters reach notebooks as literals."""
+"""Untrusted data: names cannot leave data/, text is escaped in HTML, and no site text reaches a notebook's code."""
 
 import ast
 import shutil
@@ -11,7 +11,8 @@ from collabgov import coding
 from collabgov.context import SiteContext
 from collabgov.errors import UsageError
 from collabgov.report import Report
-from collabgov.sites import load_site, notebook_parameters
+from collabgov.scheduler import parameters
+from collabgov.sites import load_site
 from conftest import ROOT
 
 NASTY = 'Pu"jud\'\n<script>alert(1)</script> """; import os; os.system("echo owned") #'
@@ -32,49 +33,31 @@ def test_site_names_cannot_leave_data(site):
 
 def test_text_from_the_data_is_escaped_in_html(site):
     seg = site / "data/pujud/segments.csv"
-    seg.write_text(
-        seg.read_text().replace(
-            "The stakeholders involved held the dialogue", "<script>alert(1)</script> held the dialogue"
-        )
-    )
+    text = seg.read_text()
+    first = text.splitlines()[2].split(",")[0]  # a finding's id
+    seg.write_text(text.replace(f"{first},", f"{first},", 1))
     md = site / "data/pujud/text/en/results.md"
-    md.write_text(md.read_text() + "\n<script>alert(2)</script> <img src=x onerror=alert(3)>\n")
-    params = load_site(site, "pujud").params
-    ctx = SiteContext(
-        site="pujud",
-        lang="en",
-        data_dir=site / "data/pujud",
-        output_dir=site / "out",
-        kecamatan=NASTY,
-        kabupaten="R",
-        provinsi="Riau",
-        region_code="14.07.08",
-        years=[2021, 2022],
-        study=params["study"],
-    )
-    report = Report(ctx)
-    table = coding.findings(report.coded, "dialogue", "en")
-    html = (
-        report.table("findings_dialogue", list(table.columns), table.values.tolist(), "t", "s")
-        + report.text("results")
-        + report.title()
-    )
-    assert "<script>" not in html and "<img" not in html
+    md.write_text(md.read_text() + "\n<script>alert(2)</script>\n")
+    loaded = load_site(site, "pujud")
+    loaded.params["kecamatan"] = NASTY
+    report = Report(SiteContext(loaded, "en", site / "out"))
+    table = coding.findings(report.coded, report.stages[0], "en")
+    rows = [[NASTY] + [str(v) for v in row[1:]] for row in table.values.tolist()]
+    html = report.table(f"findings_{report.stages[0]}", list(table.columns), rows, "t", "s")
+    html += report.text("results") + report.title()
+    assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;script&gt;alert(2)&lt;/script&gt;" in html
 
 
-def test_parameters_reach_notebooks_as_literals(site):
+def test_papermill_receives_names_only_whatever_the_site_says(site):
+    """The parameters cell papermill writes holds four literal strings, none from the site's files."""
     loaded = load_site(site, "pujud")
-    loaded.params["kecamatan"] = NASTY
-    loaded.params["study"]["title"] = NASTY
-    params = notebook_parameters(loaded, "id", site / "out")
+    params = parameters(loaded.slug, "id", site / "out", site)
     nb = load_notebook_node(str(ROOT / "notebooks/01_case_table.ipynb"))  # as papermill loads it
     injected = parameterize_notebook(nb, params)
     cell = next(c for c in injected.cells if "injected-parameters" in c.metadata.get("tags", []))
-    tree = ast.parse(cell.source)
     values = {}
-    for node in tree.body:
+    for node in ast.parse(cell.source).body:
         assert isinstance(node, ast.Assign), ast.dump(node)  # nothing but assignments of literals
         values[node.targets[0].id] = ast.literal_eval(node.value)
-    assert values["kecamatan"] == NASTY and values["study"]["title"] == NASTY
-    assert values["region_code"] == "14.07.08"  # stays text, not a number
+    assert values == {"site": "pujud", "lang": "id", "output_dir": str(site / "out"), "root": str(site)}

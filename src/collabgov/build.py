@@ -1,449 +1,292 @@
-"""Build a site: validate its data, run the notebooks through papermill, export the report,
-and move the outputs into ``figures/<site>/`` and ``reports/<site>/`` only when all of it worked."""
+"""Build sites: check each, run the notebooks that must run, export the report, publish.
+
+For each site, under its lock (``publish.site_lock``): a publish that was cut off is rolled back,
+leftovers of a killed build are removed, and the site is up to date when no step's fingerprint
+changed (``scheduler.stale``). Otherwise the site folder is copied into ``build/<site>.tmp/input/``
+(the snapshot: notebooks read it, not ``data/``, so an edit during a build cannot mix into it),
+checked in full (``validation.validate_site``), and its stale steps run. When all of a site's steps
+have run, the report is exported, the manifest and gallery written, and both output folders are
+published together (``publish.publish``); the stamps that record what was built are written last.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import multiprocessing
 import os
-import re
 import shutil
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
-from importlib import resources
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
-from .sites import Site, load_site, notebook_parameters
+from . import export, provenance, publish, scheduler
+from .errors import UsageError, os_error_key
+from .i18n import message
+from .inputs import site_files
+from .sites import Site, load_site, peek_site
+from .validation import validate_site
 
 
 class BuildFailed(Exception):
     """A notebook or an export failed; the message says which and where its partial output is."""
 
 
-KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One papermill run of one notebook (in one language): what it reads and what it waits for."""
-
-    name: str
-    notebook: str
-    lang: str
-    tables: tuple[str, ...] = ()  # the site's tables it reads; () with ``exports`` means every file of the site
-    after: tuple[str, ...] = field(default=())
-    exports: bool = False  # True for the report: exported to HTML, PDF and DOCX afterwards
-
-
-CODED_TABLES = ("codebook", "informants", "segments", "documents", "sources")
-
-
-def plan(site: Site) -> list[Step]:
-    """The site's notebooks and the order their dependencies allow; independent steps may run at once."""
-    steps = [
-        Step("01_case_table", "01_case_table.ipynb", site.lang, ("cases",)),
-        Step("02_stage_findings", "02_stage_findings.ipynb", site.lang, CODED_TABLES),
-    ]
-    analysis = tuple(s.name for s in steps)
-    steps += [Step(f"report.{lang}", "report.ipynb", lang, after=analysis, exports=True) for lang in site.languages]
-    return steps
-
-
-def validate(site: Site) -> None:
-    """Load every input the notebooks will read, so that bad data stops the build before it starts."""
-    from .cases import load_case_table
-    from .coding import load_coded_data
-    from .errors import DataError
-
-    problems, loaded = [], {}
-    for name, load in (
-        ("case_table", lambda: load_case_table(site.folder, site.lang, site.params["years"])),
-        ("coded", lambda: load_coded_data(site.folder, site.lang)),
-    ):
-        try:
-            loaded[name] = load()
-        except DataError as exc:
-            problems += exc.problems
-    if problems:
-        raise DataError(problems)
-    import tempfile
-
-    from .context import SiteContext
-    from .report import Report
-
-    with tempfile.TemporaryDirectory() as scratch:  # every narrative file renders with what the data give
-        Report(SiteContext(**notebook_parameters(site, site.lang, Path(scratch))), **loaded).check_texts()
-
-
-def check_kernel() -> None:
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    if KERNEL not in KernelSpecManager().find_kernel_specs():
-        raise UsageError(f"the Jupyter kernel '{KERNEL}' is not registered; run `make setup` first")
-
-
 def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def run_step(step: Step, site: Site, root: Path, work: Path) -> float:
-    """Execute one step into ``work`` (runs in a worker process); returns its duration in seconds."""
-    import papermill
+def check_kernel(lang: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
 
-    start = time.perf_counter()
-    executed = work / "report" / "executed" / f"{step.name}.ipynb"
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    from papermill.exceptions import PapermillExecutionError
-
-    for attempt in range(3):
-        try:
-            papermill.execute_notebook(
-                str(root / "notebooks" / step.notebook),
-                str(executed),
-                parameters=notebook_parameters(site, step.lang, work),
-                kernel_name=KERNEL,
-                cwd=str(root / "notebooks"),
-                progress_bar=False,
-                log_output=False,
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
-            )
-            break
-        except PapermillExecutionError:
-            raise  # the notebook itself failed: no retry
-        except Exception:
-            # A kernel that dies while starting (two kernels started at once can pick the same free
-            # port) is started again; a third failure is reported.
-            if attempt == 2:
-                raise
-            time.sleep(0.5 + attempt)
-    if step.exports:
-        html = work / "report" / f"report.{step.lang}.html"
-        from .report import title_text
-
-        export_html(executed, html, step.lang, title_text(site.params["study"], site.params["kecamatan"], step.lang))
-        import tempfile
-
-        export_pdf(html, html.with_suffix(".pdf"))
-        with tempfile.TemporaryDirectory(prefix=".export-", dir=work) as scratch:
-            export_docx(link_images(html, Path(scratch)), html.with_suffix(".docx"))
-    return time.perf_counter() - start
+    if scheduler.KERNEL not in KernelSpecManager().find_kernel_specs():
+        raise UsageError(message("kernel_missing", lang, kernel=scheduler.KERNEL))
 
 
-_DATA_URI = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
+@dataclass
+class SiteBuild:
+    """One site's build in progress."""
 
+    site: Site  # as read from the snapshot
+    work: Path
+    steps: list[scheduler.Step]
+    todo: list[scheduler.Step]
+    stamps: dict
+    record: dict
+    extra: str
+    env: dict
+    done: set
 
-def link_images(html: Path, folder: Path) -> Path:
-    """A copy of the self-contained report whose images are files in ``folder`` rather than data URIs.
-
-    The DOCX is made from this copy: pandoc reads a 1.5 MB attribute of base64 slowly (about 2 s
-    against 0.4 s for the same report with linked images, measured on Pujud). The images are the same
-    bytes. The PDF is not: WeasyPrint names each image in the PDF after its URL, so a linked image in a
-    temporary folder would give a different PDF on every build."""
-    count = 0
-
-    def write(match: re.Match) -> str:
-        nonlocal count
-        count += 1
-        name = f"image-{count:03d}.{match.group(1)}"
-        (folder / name).write_bytes(base64.b64decode(match.group(2)))
-        return f'src="{name}"'
-
-    target = folder / html.name
-    target.write_text(_DATA_URI.sub(write, html.read_text("utf-8")), "utf-8")
-    return target
-
-
-def export_html(executed: Path, target: Path, lang: str, title: str) -> None:
-    """Executed report notebook -> self-contained HTML: no code, no prompts, nothing fetched online."""
-    import nbformat
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
-
-    config = Config()
-    config.HTMLExporter.extra_template_basedirs = [str(resources.files("collabgov").joinpath("nbtemplates"))]
-    config.HTMLExporter.template_name = "report"
-    config.HTMLExporter.exclude_input = True
-    config.HTMLExporter.exclude_input_prompt = True
-    config.HTMLExporter.exclude_output_prompt = True
-    config.HTMLExporter.exclude_markdown = True  # the notebook's own notes are for readers of the notebook
-    config.TagRemovePreprocessor.enabled = True
-    config.TagRemovePreprocessor.remove_cell_tags = ("parameters", "injected-parameters")
-    nb = nbformat.read(executed, as_version=4)
-    nb.metadata["title"] = title
-    css = resources.files("collabgov").joinpath("static/report.css").read_text("utf-8")
-    body, _ = HTMLExporter(config=config).from_notebook_node(nb, resources={"report_css": css, "report_lang": lang})
-    target.write_text(body, "utf-8")
-
-
-def export_pdf(html: Path, target: Path) -> None:
-    """HTML -> A4 PDF with page numbers (WeasyPrint: offline, deterministic for the same input)."""
-    _import_weasyprint().HTML(filename=str(html)).write_pdf(str(target))
-
-
-def _import_weasyprint():
-    import logging
-    import warnings
-
-    warnings.filterwarnings(
-        "ignore", message="HarfBuzz-Subset", category=DeprecationWarning
-    )  # fontTools subsets instead
-    import weasyprint
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint
-
-
-def export_docx(html: Path, target: Path) -> None:
-    """HTML -> DOCX with pandoc (bundled by pypandoc_binary), for journals that ask for Word."""
-    import pypandoc
-
-    pypandoc.convert_file(
-        str(html), "docx", format="html", outputfile=str(target), extra_args=["--resource-path", str(html.parent)]
-    )
-
-
-def write_manifest(work: Path, record: dict, lang: str) -> None:
-    from . import provenance
-
-    man = provenance.manifest(work / "figures", work / "report" / "executed", record)
-    man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
-    provenance.write_json(work / "figures" / "MANIFEST.json", man)
-    (work / "figures" / "index.html").write_text(provenance.gallery(man, lang), "utf-8")
-
-
-def publish(work: Path, out: Path, slug: str) -> None:
-    """Swap the new outputs in, folder by folder, keeping the old ones until the new are in place."""
-    swap(work / "figures", out / "figures" / slug)
-    swap(work / "report", out / "reports" / slug)
-
-
-def swap(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target``: the old folder is moved aside first and removed only afterwards."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
-# --- incremental, parallel, failure-safe ---------------------------------------------------------
-
-
-def _digest(*parts: bytes | str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()
-
-
-def _files_digest(paths) -> str:
-    from .provenance import sha256
-
-    return _digest(*(f"{p.name}:{sha256(p)}" for p in sorted(paths)))
-
-
-def code_digest() -> str:
-    """The package's own files and the pinned environment: a change to either reruns every step."""
-    package = Path(__file__).parent
-    files = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    lock = [p for p in [package.parents[1] / "requirements.lock"] if p.is_file()]
-    return _files_digest(files + lock) + KERNEL
-
-
-def fingerprints(site: Site, root: Path, steps: list[Step], extra: str) -> dict[str, str]:
-    """What each step's outputs depend on: notebook, site.yaml, the inputs it reads, upstream steps, the code."""
-    from . import provenance
-    from .tables import TABLE_SUFFIXES
-
-    common = _digest(code_digest(), (site.folder / "site.yaml").read_bytes())
-    out: dict[str, str] = {}
-    for step in steps:
-        if step.exports:
-            inputs = provenance.site_files(site.folder)
-        else:
-            inputs = [
-                site.folder / f"{t}{s}"
-                for t in step.tables
-                for s in TABLE_SUFFIXES
-                if (site.folder / f"{t}{s}").is_file()
-            ]
-        out[step.name] = _digest(
-            common,
-            step.lang,
-            (root / "notebooks" / step.notebook).read_bytes(),
-            _files_digest(inputs),
-            *(out[a] for a in step.after),
-            extra if step.exports else "",
-        )
-    return out
+    @property
+    def input_root(self) -> Path:
+        return self.work / "input"
 
 
 def _stamps_path(out: Path, slug: str) -> Path:
     return out / "build" / f"{slug}.stamps.json"
 
 
-def _outputs_present(out: Path, site: Site, steps: list[Step]) -> bool:
-    report = out / "reports" / site.slug
-    return (out / "figures" / site.slug / "MANIFEST.json").is_file() and all(
-        (report / "executed" / f"{s.name}.ipynb").is_file() for s in steps
-    )
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text("utf-8"))
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
-def _prepare(root: Path, out: Path, slug: str, force: bool):
-    """Plan one site; return (site, steps to run, all steps, fingerprints, provenance record) or None if up to date."""
-    site = load_site(root, slug)
-    steps = plan(site)
-    from . import provenance
-
-    record = provenance.collect(root, site)
-    extra = _digest(json.dumps({k: record[k] for k in ("commit", "dirty", "versions")}, sort_keys=True))
-    prints = fingerprints(site, root, steps, extra)
-    stamps_file = _stamps_path(out, slug)
-    old = json.loads(stamps_file.read_text()) if stamps_file.is_file() and not force else {}
-    if not _outputs_present(out, site, steps):
-        old = {}
-    todo = [s for s in steps if old.get(s.name) != prints[s.name]]
-    return site, todo, steps, prints, record
+def _published_build(out: Path, slug: str) -> tuple[str | None, str | None]:
+    """The build ids that the published manifest and provenance record (equal when the site is whole)."""
+    manifest = _read_json(out / "figures" / slug / "MANIFEST.json").get("build")
+    record = _read_json(out / "reports" / slug / "provenance.json").get("build")
+    return manifest, record
 
 
-def _worker(args):
-    step, site, root, work = args
-    return step.name, run_step(step, site, root, work)
+def snapshot(site: Site, work: Path) -> Site:
+    """Copy the site's input files into ``work/input/data/<site>/`` and load the copy."""
+    target = work / "input" / "data" / site.slug
+    for path in site_files(site.folder):
+        dest = target / path.relative_to(site.folder)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest, follow_symlinks=False)
+    return load_site(work / "input", site.slug)
 
 
-def build_sites(root: Path, slugs: list[str], jobs: int = 1, out: Path | None = None, force: bool = False) -> list[str]:
-    """Build sites, running independent notebooks ``jobs`` at a time; returns the slugs that failed.
+def _extra(record: dict, draft: bool) -> str:
+    """What the exports depend on beyond the data: the commit, uncommitted changes, versions, draft."""
+    parts = {k: record[k] for k in ("commit", "dirty", "versions")} | {"draft": draft}
+    return scheduler.digest(json.dumps(parts, sort_keys=True))
 
-    Only steps whose fingerprint changed run. Each site is built in ``build/<site>.tmp`` (seeded with
-    its current outputs) and swapped into ``figures/`` and ``reports/`` only when all of it worked."""
-    out = out or root
-    from . import provenance
 
-    os.environ.setdefault("SOURCE_DATE_EPOCH", str(provenance.source_date_epoch(root)))
-    plans = {}
-    for slug in slugs:
-        site, todo, steps, prints, record = _prepare(root, out, slug, force)
-        if not todo:
-            log(f"'{slug}' is up to date: no notebook to run")
-            stale = out / "build" / f"{slug}.tmp"  # left by a build that was killed
-            if stale.exists():
-                shutil.rmtree(stale)
-            continue
-        validate(site)
-        plans[slug] = (site, todo, steps, prints, record)
-    if not plans:
-        return []
-    check_kernel()
-    _preload()
-    works = {}
-    for slug, (_site, todo, steps, _prints, record) in plans.items():
-        work = out / "build" / f"{slug}.tmp"
-        if work.exists():
-            shutil.rmtree(work)
-        (work / "report").mkdir(parents=True)
+def prepare(root: Path, out: Path, slug: str, force: bool, draft: bool) -> SiteBuild | None:
+    """Plan one site (under its lock); None when it is up to date."""
+    live = peek_site(root, slug)
+    lang = live.lang
+    if publish.repair(out, slug):
+        log(message("publish_repaired", lang, site=slug))
+    publish.clear_leftovers(out, slug)
+    steps = scheduler.plan(live)
+    code = scheduler.code_digest(root)
+    record = provenance.collect(root, live)
+    extra = _extra(record, draft)
+    stamps = {} if force else _read_json(_stamps_path(out, slug))
+    whole = stamps.get("build") and _published_build(out, slug) == (stamps["build"], stamps["build"])
+    todo = scheduler.stale(steps, stamps if whole else {}, live.folder, root, code, extra)
+    if not todo:
+        return None
+    live = load_site(root, slug)  # checked in full only when something must run
+    publish.check_writable(out, slug, lang)
+    work = out / "build" / f"{slug}.tmp"
+    (work / "report").mkdir(parents=True)
+    site = snapshot(live, work)
+    problems = validate_site(site, draft)
+    for warning in problems.warnings:
+        log(f"  {warning}")
+    problems.raise_if_errors()
+    if len(todo) < len(steps):  # seed with the published outputs the steps that do not run would make
         for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
-            if src.is_dir() and len(todo) < len(steps):
+            if src.is_dir():
                 shutil.copytree(src, dst, dirs_exist_ok=True)
-        provenance.write_json(work / "report" / "provenance.json", record)
-        works[slug] = work
-        log(f"building site '{slug}': {len(todo)} of {len(steps)} notebooks to run ({jobs} at a time)")
-    failed, started = [], time.perf_counter()
-    pending = {(slug, s.name): s for slug, p in plans.items() for s in p[1]}
-    done: set[tuple[str, str]] = set()
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-        running = {}
+    record = provenance.collect(root, site) | {"commit": record["commit"], "dirty": record["dirty"]}
+    env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
+    return SiteBuild(site, work, steps, todo, stamps, record, extra, env, set())
+
+
+def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
+    """Export, write manifest and provenance, publish, stamp."""
+    slug, lang = b.site.slug, b.site.lang
+    reads = {s.name: b.stamps.get("steps", {}).get(s.name, {}).get("reads", []) for s in b.steps}
+    for step in b.todo:
+        reads[step.name] = [list(r) for r in scheduler.inputs.recorded(scheduler.reads_file(b.work, step))]
+    code = scheduler.code_digest(root)
+    prints = scheduler.fingerprints(b.steps, reads, b.site.folder, root, code, b.extra)
+    build_id = scheduler.digest(*(prints[s.name] for s in b.steps))
+    record = b.record | {"build": build_id}
+    provenance.write_json(b.work / "report" / "provenance.json", record)
+    write_manifest(b.work, record, lang)
+    shutil.rmtree(b.work / "input", ignore_errors=True)
+    shutil.rmtree(b.work / "reads", ignore_errors=True)
+    publish.publish(b.work, out, slug)
+    shutil.rmtree(b.work, ignore_errors=True)
+    stamps = {
+        "build": build_id,
+        "steps": {s.name: {"fingerprint": prints[s.name], "reads": reads[s.name]} for s in b.steps},
+    }
+    _stamps_path(out, slug).write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n")
+
+
+def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path) -> None:
+    """The executed report notebook of ``step`` -> HTML, PDF, DOCX in the build folder (in the step's worker)."""
+    import tempfile
+
+    from .report import title_text
+
+    site = load_site(input_root, slug)
+    executed = work / "report" / "executed" / f"{step.name}.ipynb"
+    html = work / "report" / f"report.{step.lang}.html"
+    draft = os.environ.get("COLLABGOV_DRAFT") == "1"
+    export.export_html(executed, html, step.lang, title_text(site, step.lang), draft)
+    export.export_pdf(html, html.with_suffix(".pdf"))
+    with tempfile.TemporaryDirectory(prefix=".export-", dir=work) as scratch:
+        export.export_docx(html, html.with_suffix(".docx"), Path(scratch))
+
+
+def write_manifest(work: Path, record: dict, lang: str) -> None:
+    man = provenance.manifest(work / "figures", work / "report" / "executed", record)
+    man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
+    man["build"] = record["build"]
+    provenance.write_json(work / "figures" / "MANIFEST.json", man)
+    (work / "figures" / "index.html").write_text(provenance.gallery(man, lang), "utf-8")
+
+
+def build_sites(
+    root: Path, slugs: list[str], jobs: int = 1, out: Path | None = None, force: bool = False, draft: bool = False
+) -> list[str]:
+    """Build sites, running independent notebooks ``jobs`` at a time; returns the slugs that failed."""
+    out = out or root
+    failed: list[str] = []
+    with ExitStack() as locks:
+        for slug in sorted(set(slugs)):
+            locks.enter_context(publish.site_lock(out, slug, peek_site(root, slug).lang))
+        builds: dict[str, SiteBuild] = {}
         try:
-            while pending or running:
-                for key, step in list(pending.items()):
-                    slug = key[0]
-                    if slug in failed:
-                        del pending[key]
-                        continue
-                    todo_names = {s.name for s in plans[slug][1]}
-                    if all((slug, a) in done or a not in todo_names for a in step.after) and len(running) < max(
-                        1, jobs
-                    ):
-                        site = plans[slug][0]
-                        log(f"[{slug}] {step.name} ...")
-                        running[pool.submit(_worker, (step, site, root, works[slug]))] = key
-                        del pending[key]
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    slug, name = running.pop(future)
-                    try:
-                        _, seconds = future.result()
-                    except Exception as exc:  # keep building the other sites; report this one
-                        failed.append(slug)
-                        _keep_failed(out, slug, works[slug])
-                        log(
-                            f"[{slug}] {name} FAILED: {_describe(exc)}; partly executed notebooks in "
-                            f"build/{slug}.failed/; earlier outputs of '{slug}' are unchanged"
+            for slug in slugs:
+                b = prepare(root, out, slug, force, draft)
+                if b is None:
+                    log(message("up_to_date", peek_site(root, slug).lang, site=slug))
+                    continue
+                builds[slug] = b
+                log(message("building", b.site.lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
+            if not builds:
+                return []
+            check_kernel(next(iter(builds.values())).site.lang)
+            preload()
+            started = time.perf_counter()
+            job_list = [
+                scheduler.Job(
+                    slug, step, (slug, root, b.work, b.input_root, b.env, export_report if step.exports else None)
+                )
+                for slug, b in builds.items()
+                for step in b.todo
+            ]
+
+            def on_start(job):
+                log(f"[{job.key}] {job.step.name} ...")
+
+            def on_done(job, seconds):
+                b = builds[job.key]
+                b.done.add(job.step.name)
+                log(f"[{job.key}] {job.step.name}: {seconds:.1f} s")
+                if all(s.name in b.done for s in b.todo):
+                    _finish(root, out, b, draft)
+                    where = "" if out == root else f"{out}/"
+                    log(
+                        message(
+                            "built",
+                            b.site.lang,
+                            site=job.key,
+                            seconds=f"{time.perf_counter() - started:.1f}",
+                            figures=f"{where}figures/{job.key}/",
+                            reports=f"{where}reports/{job.key}/",
                         )
-                        continue
-                    done.add((slug, name))
-                    log(f"[{slug}] {name} done in {seconds:.1f} s")
-                    site, todo, steps, prints, record = plans[slug]
-                    if all((slug, s.name) in done for s in todo):
-                        write_manifest(works[slug], record, site.lang)
-                        publish(works[slug], out, slug)
-                        shutil.rmtree(works[slug])
-                        stamps = _stamps_path(out, slug)
-                        stamps.write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
-                        where = "" if out == root else f"{out}/"
-                        seconds = time.perf_counter() - started
-                        log(f"built '{slug}' in {seconds:.1f} s: {where}figures/{slug}/ and {where}reports/{slug}/")
+                    )
+
+            def on_fail(job, exc):
+                b = builds[job.key]
+                failed.append(job.key)
+                kept = publish.keep_failed(out, job.key, b.work)
+                log(
+                    message(
+                        "step_failed",
+                        b.site.lang,
+                        site=job.key,
+                        step=job.step.name,
+                        detail=describe(exc, b.site.lang),
+                        folder=_shown(kept, out),
+                    )
+                )
+
+            scheduler.run_all(job_list, jobs, on_done, on_fail, on_start)
         except BaseException:
-            for future in running:
-                future.cancel()
-            for slug in plans:
-                if works[slug].exists():
-                    _keep_failed(out, slug, works[slug])
+            for slug, b in builds.items():
+                if b.work.exists() and slug not in failed:
+                    publish.keep_failed(out, slug, b.work)
             raise
     return failed
 
 
-def _keep_failed(out: Path, slug: str, work: Path) -> None:
-    failed = out / "build" / f"{slug}.failed"
-    if failed.exists():
-        shutil.rmtree(failed)
-    if work.exists():
-        os.replace(work, failed)
+def _shown(path: Path, out: Path) -> str:
+    try:
+        return str(path.relative_to(out)) + "/"
+    except ValueError:
+        return str(path)
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: BaseException, lang: str) -> str:
+    """A failure in one line: an operating-system failure in the user's words, else the notebook's error."""
+    key = os_error_key(exc)
+    if key:
+        return message(f"os_{key}", lang)
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
-    return f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:300]
 
 
-def _preload() -> None:
+def preload() -> None:
     """Import what every worker needs once, before forking, so workers do not pay for it again.
 
-    jsonschema (used by nbformat) imports ``rfc3987_syntax`` when it is installed, which compiles
-    dozens of grammars (measured here: 2-5 s per process) to check an 'iri' string format that
-    notebooks never use; it is kept out of this process on purpose."""
+    jsonschema (used by nbformat and the site checks) imports ``rfc3987_syntax`` when it is
+    installed, which compiles dozens of grammars (measured here: 2-5 s per process) to check an
+    'iri' string format that is never used here; it is kept out of this process on purpose."""
     sys.modules.setdefault("rfc3987_syntax", None)
-    import nbformat  # noqa: F401
     import papermill  # noqa: F401
-    import pypandoc  # noqa: F401
-    from nbconvert import HTMLExporter  # noqa: F401
 
-    _import_weasyprint()
+    export.preload()
 
 
-def build(root: Path, slug: str, jobs: int | None = None, out: Path | None = None, force: bool = False) -> None:
+def build(
+    root: Path, slug: str, jobs: int | None = None, out: Path | None = None, force: bool = False, draft: bool = False
+) -> None:
     """Build one site; raise if it failed."""
-    failed = build_sites(root, [slug], jobs or os.cpu_count() or 1, out, force)
+    failed = build_sites(root, [slug], jobs or os.cpu_count() or 1, out, force, draft)
     if failed:
-        raise BuildFailed(f"the build of '{slug}' failed; earlier outputs are unchanged")
+        raise BuildFailed(message("build_failed", load_site(root, slug).lang, site=slug))

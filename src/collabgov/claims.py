@@ -1,9 +1,18 @@
-"""The study's checkable claims, each recomputed from the data with a verdict.
+"""The study's claims, each recomputed from the data where data can answer it, with a verdict and its reason.
 
 A site lists its claims in ``claims.csv``: where each is made, which named check recomputes it,
-and that check's arguments (``name=value; name=a,b``). Checks are plain functions in ``CHECKS``;
-arguments are looked up, never evaluated. Verdicts: ``consistent``, ``not_supported``,
-``not_checkable``.
+that check's arguments (``name=value; name=a,b``), and for claims that data cannot answer, one
+sentence saying why (``reason_id``, ``reason_en``). Checks are methods of ``Checker`` named in
+``CHECKS``; arguments are looked up, never evaluated.
+
+Verdicts keep apart what can be checked from what cannot:
+
+- ``consistent``: the data say what the claim says;
+- ``not_supported``: the data do not say it;
+- ``arithmetic_only``: a change that is there in the counts, but within what chance alone gives
+  (the exact test's p >= 0.05), so not a change beyond chance;
+- ``normative``: a statement of what should be, not a fact to check;
+- ``not_checkable``: a factual claim that no data here can answer.
 """
 
 from __future__ import annotations
@@ -17,7 +26,24 @@ from .errors import DataError, Problem, display_path
 from .i18n import integer, interval, label, message, number, p_value, percent, signed
 from .tables import find_table, load_table
 
-VERDICTS = ("consistent", "not_supported", "not_checkable")
+VERDICTS = ("consistent", "arithmetic_only", "not_supported", "normative", "not_checkable")
+CHECKS = (
+    "published_totals",
+    "stated_counts",
+    "count_change",
+    "informant_count",
+    "actors_named",
+    "codes_in_findings",
+    "not_checkable",
+    "normative",
+)
+# arguments each check needs
+_NEEDS = {
+    "stated_counts": ["year"],
+    "count_change": ["measure"],
+    "actors_named": ["actors"],
+    "codes_in_findings": ["stage", "codes"],
+}
 
 
 @dataclass(frozen=True)
@@ -25,8 +51,9 @@ class Verdict:
     claim_id: str
     locator: str
     claim: str
-    evidence: str
+    evidence: str  # what was recomputed
     verdict: str
+    reason: str  # the verdict's reason, one sentence
 
 
 def parse_arguments(cell: str | None) -> dict[str, list[str]]:
@@ -40,6 +67,8 @@ def parse_arguments(cell: str | None) -> dict[str, list[str]]:
 
 
 class Checker:
+    """One method per check: ``(arguments, row) -> (evidence, verdict)``."""
+
     def __init__(self, ctx, case_table, coded: coding.CodedData):
         self.ctx, self.L = ctx, ctx.lang
         self.table, self.coded = case_table, coded
@@ -47,7 +76,10 @@ class Checker:
     def t(self, key: str, **values) -> str:
         return label(f"report.claims.{key}", self.L, **values)
 
-    def published_totals(self, args):
+    def measure(self, m: str) -> str:
+        return label(f"report.col.{m}", self.L)
+
+    def published_totals(self, args, row):
         published = self.ctx.study.get("published_totals") or {}
         tot = case_stats.totals(self.table)
         if not published:
@@ -55,7 +87,7 @@ class Checker:
         parts = [
             self.t(
                 "total_pair",
-                measure=label(f"report.col.{m}", self.L),
+                measure=self.measure(m),
                 computed=integer(tot[m], self.L),
                 published=integer(published[m], self.L),
             )
@@ -65,67 +97,60 @@ class Checker:
         same = all(tot[m] == published[m] for m in published if m in tot)
         return "; ".join(parts), "consistent" if same else "not_supported"
 
-    def stated_counts(self, args):
+    def stated_counts(self, args, row):
         year = int(args["year"][0])
-        row = self.table[self.table["year"] == year]
-        if row.empty:
+        found_row = self.table[self.table["year"] == year]
+        if found_row.empty:
             return self.t("year_missing", year=year), "not_checkable"
         parts, same = [], True
         for m in case_stats.MEASURES:
             if m in args:
-                stated, found = int(args[m][0]), int(row[m].iloc[0])
+                stated, found = int(args[m][0]), int(found_row[m].iloc[0])
                 same &= stated == found
                 parts.append(
                     self.t(
                         "stated_pair",
-                        measure=label(f"report.col.{m}", self.L),
+                        measure=self.measure(m),
                         stated=integer(stated, self.L),
                         found=integer(found, self.L),
                     )
                 )
         return "; ".join(parts), "consistent" if same else "not_supported"
 
-    def count_change(self, args):
+    def count_change(self, args, row):
+        """A rise or fall: is it in the counts (arithmetic), and is it beyond chance (the exact test)?"""
         measure, direction = args["measure"][0], args.get("direction", ["increase"])[0]
-        first, last = self.table.iloc[0], self.table.iloc[-1]
         c = case_stats.compare(self.table, measure)
-        x0, x1, p = c.count_from, c.count_to, c.p_value
-        others = [m for m in case_stats.MEASURES if m != measure]
-        other_changes = "; ".join(
-            self.t(
-                "other_change",
-                measure=label(f"report.col.{m}", self.L),
-                change=signed(int(last[m]) - int(first[m]), self.L),
-            )
-            if int(last[m]) != int(first[m])
-            else self.t("other_no_change", measure=label(f"report.col.{m}", self.L).lower())
-            for m in others
-        )
+        x0, x1 = c.count_from, c.count_to
         evidence = self.t(
             "change_evidence",
+            years=f"{c.year_from}→{c.year_to}",
             change=signed(x1 - x0, self.L),
             pct=percent((x1 - x0) / x0, self.L) if x0 else "–",
             rr=number(c.rate_ratio, self.L),
             ci=interval(c.ci_low, c.ci_high, self.L),
-            p=p_value(p, self.L),
-            others=other_changes,
+            p=p_value(c.p_value, self.L),
         )
         moved = (x1 > x0) if direction == "increase" else (x1 < x0)
-        return evidence, "consistent" if moved and p < 0.05 else "not_supported"
+        if not moved:
+            return evidence, "not_supported"
+        return evidence, "consistent" if c.p_value < 0.05 else "arithmetic_only"
 
-    def informant_count(self, args):
-        stated = self.ctx.study.get("informants")
+    def informant_count(self, args, row):
+        stated = int(args["stated"][0]) if args.get("stated") else self.ctx.study.get("published_informants")
         listed = len(self.coded.informants)
         named = int((self.coded.informants["role_status"] == "stated").sum())
         evidence = self.t(
             "informants_evidence",
-            stated=stated if stated is not None else "–",
+            stated=integer(stated, self.L) if stated is not None else "–",
             listed=integer(listed, self.L),
             named=integer(named, self.L),
         )
+        if stated is None:
+            return evidence, "not_checkable"
         return evidence, "consistent" if stated == listed else "not_supported"
 
-    def actors_named(self, args):
+    def actors_named(self, args, row):
         used = coding.codes_in_statements(self.coded)
         actors = args["actors"]
         missing = [self.coded.codebook.label(a, self.L) for a in actors if a not in used]
@@ -137,7 +162,7 @@ class Checker:
         )
         return evidence, "consistent" if not missing else "not_supported"
 
-    def codes_in_findings(self, args):
+    def codes_in_findings(self, args, row):
         stage = args["stage"][0]
         seg = self.coded.segments
         rows = seg[(seg["stage"] == stage) & (seg["statement"] == "finding")]  # conclusions are what is checked
@@ -155,35 +180,19 @@ class Checker:
             )
         return "; ".join(parts), "consistent" if ok else "not_supported"
 
-    def not_checkable(self, args):
-        reason = args.get("reason", ["unspecified"])[0]
-        return self.t(f"reasons.{reason}"), "not_checkable"
+    def not_checkable(self, args, row):
+        return "–", "not_checkable"
+
+    def normative(self, args, row):
+        return "–", "normative"
 
 
-CHECKS = (
-    "published_totals",
-    "stated_counts",
-    "count_change",
-    "informant_count",
-    "actors_named",
-    "codes_in_findings",
-    "not_checkable",
-)
-
-# arguments each check needs, and where their values must come from
-_NEEDS = {
-    "stated_counts": ["year"],
-    "count_change": ["measure"],
-    "actors_named": ["actors"],
-    "codes_in_findings": ["stage", "codes"],
-}
-
-
-def load_claims(folder: Path, lang: str, coded: coding.CodedData) -> list[dict]:
+def load_claims(folder: Path, lang: str, coded: coding.CodedData | None) -> list[dict]:
+    """The site's claims (none when it has no claims table); codes are checked against ``coded``'s codebook."""
     rows = load_table(folder, "claims", lang, required=False) or []
     path = display_path(find_table(folder, "claims") or folder / "claims.csv")
     problems = []
-    known = set(coded.codebook.codes.index)
+    known = set(coded.codebook.codes.index) if coded is not None else None
     for n, row in enumerate(rows, start=2):
         args = parse_arguments(row["arguments"])
         for need in _NEEDS.get(row["check"], []):
@@ -191,14 +200,18 @@ def load_claims(folder: Path, lang: str, coded: coding.CodedData) -> list[dict]:
                 problems.append(
                     Problem(path, n, "arguments", message("check_needs", lang, check=row["check"], need=need))
                 )
-        for key in ("actors", "codes", "stage"):
-            for code in args.get(key, []):
-                if code not in known:
-                    problems.append(Problem(path, n, "arguments", message("code_unknown", lang, code=code)))
+        if known is not None:
+            for key in ("actors", "codes", "stage"):
+                for code in args.get(key, []):
+                    if code not in known:
+                        problems.append(Problem(path, n, "arguments", message("code_unknown", lang, code=code)))
         if row["check"] == "count_change" and args.get("measure", ["cases"])[0] not in case_stats.MEASURES:
-            problems.append(
-                Problem(path, n, "arguments", message("measure_one_of", lang, measures=", ".join(case_stats.MEASURES)))
-            )
+            measures = ", ".join(case_stats.MEASURES)
+            problems.append(Problem(path, n, "arguments", message("measure_one_of", lang, measures=measures)))
+        if row["check"] in ("not_checkable", "normative"):
+            for column in ("reason_id", "reason_en"):
+                if not row.get(column):
+                    problems.append(Problem(path, n, column, message("reason_needed", lang, check=row["check"])))
     if problems:
         raise DataError(problems)
     return rows
@@ -208,6 +221,7 @@ def check_claims(ctx, case_table, coded: coding.CodedData) -> list[Verdict]:
     checker = Checker(ctx, case_table, coded)
     out = []
     for row in load_claims(ctx.data_dir, ctx.lang, coded):
-        evidence, verdict = getattr(checker, row["check"])(parse_arguments(row["arguments"]))
-        out.append(Verdict(row["claim_id"], row["locator"], row[f"text_{ctx.lang}"], evidence, verdict))
+        evidence, verdict = getattr(checker, row["check"])(parse_arguments(row["arguments"]), row)
+        reason = row.get(f"reason_{ctx.lang}") or label(f"report.claims.reasons.{verdict}", ctx.lang)
+        out.append(Verdict(row["claim_id"], row["locator"], row[f"text_{ctx.lang}"], evidence, verdict, reason))
     return out

@@ -1,121 +1,192 @@
-"""Command line: ``python -m collabgov <command>`` (the Makefile calls these)."""
+"""Command line: ``python -m collabgov <command>`` (the Makefile calls these).
+
+One small function per command; ``main`` turns every failure into one line in the user's language
+and an exit code (``EXIT``), in one place: no input, however broken, ends in a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
+from pathlib import Path
 
-from .errors import DataError, UsageError
+from .errors import ERROR, DataError, UsageError, os_error_key
+from .i18n import message
+from .sites import available_sites, peek_site, project_root, site_folder, user_language
+
+EXIT = {"ok": 0, "failed": 1, "data": 2, "internal": 70, "interrupted": 130}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="collabgov", description="Build and check the research compendium.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="validate a site's data, run its notebooks and export its report")
-    b.add_argument("sites", nargs="*", help="site names (default: every site with --all)")
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cmd_build(args, root: Path) -> int:
+    from .build import build_sites
+
+    slugs = available_sites(root) if args.all else args.sites
+    if not slugs:
+        raise UsageError(message("name_a_site", user_language()))
+    for slug in slugs:
+        site_folder(root, slug)  # unknown or unsafe names stop here, before anything runs
+    failed = build_sites(root, slugs, args.jobs or os.cpu_count() or 1, force=args.force, draft=args.draft)
+    if failed:
+        say(message("build_failed_sites", peek_site(root, failed[0]).lang, sites=", ".join(failed)))
+        return EXIT["failed"]
+    return EXIT["ok"]
+
+
+def cmd_verify(args, root: Path) -> int:
+    from .verify import verify
+
+    return verify(root, args.site)
+
+
+def cmd_validate(args, root: Path) -> int:
+    from .sites import load_site
+    from .validation import validate_site
+
+    site = load_site(root, args.site)
+    problems = validate_site(site, draft=args.draft)
+    for problem in problems.items:
+        tag = "" if problem.level == ERROR else " " + message("warning_tag", site.lang)
+        say(f"  {problem}{tag}")
+    errors, warnings = len(problems.errors), len(problems.warnings)
+    if errors:
+        say(message("validate_errors", site.lang, site=args.site, errors=errors, warnings=warnings))
+        return EXIT["data"]
+    print(message("validate_ok", site.lang, site=args.site, warnings=warnings))
+    return EXIT["ok"]
+
+
+def cmd_new_site(args, root: Path) -> int:
+    from .scaffold import new_site
+
+    years = [int(y) for y in args.years.replace(",", " ").split()] if args.years.strip() else None
+    folder = new_site(root, args.site, args.kecamatan, args.kabupaten, years, args.format, args.synthetic)
+    print(message("site_created", "id", folder=folder.relative_to(root).as_posix(), site=args.site))
+    return EXIT["ok"]
+
+
+def cmd_import(args, root: Path) -> int:
+    from .site_import import import_into_site
+
+    lang = peek_site(root, args.site).lang
+    report = import_into_site(root, args.site, args.source, replace=args.replace)
+    for line in report:
+        print(line)
+    print(message("import_next", lang, site=args.site))
+    return EXIT["ok"]
+
+
+def cmd_templates(args, root: Path) -> int:
+    from .scaffold import write_templates
+
+    write_templates(root / "templates")
+    print(message("templates_written", user_language()))
+    return EXIT["ok"]
+
+
+def cmd_compare(args, root: Path) -> int:
+    from .site_comparison import build_comparison
+
+    build_comparison(root, args.sites)
+    return EXIT["ok"]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="collabgov", description="Build and check the research compendium.")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="check a site's data, run its notebooks and export its report")
+    b.add_argument("sites", nargs="*", help="site names")
     b.add_argument("--all", action="store_true", help="build every site under data/")
     b.add_argument("--jobs", type=int, default=0, help="notebooks to run at once (default: number of cores)")
     b.add_argument("--force", action="store_true", help="rerun every notebook even if nothing changed")
+    b.add_argument("--draft", action="store_true", help="build although parts are unfilled; every page says DRAFT")
+    b.set_defaults(run=cmd_build)
     f = sub.add_parser("verify", help="rebuild a site in a temporary folder and compare with its MANIFEST.json")
     f.add_argument("site")
+    f.set_defaults(run=cmd_verify)
     v = sub.add_parser("validate", help="check a site's data and list every problem")
     v.add_argument("site")
+    v.add_argument("--draft", action="store_true", help="unfilled parts are warnings, as a draft build treats them")
+    v.set_defaults(run=cmd_validate)
     n = sub.add_parser("new-site", help="create data/<site>/ from templates")
     n.add_argument("site")
     n.add_argument("--kecamatan", required=True)
     n.add_argument("--kabupaten", required=True)
-    n.add_argument("--years", default="", help="years, e.g. '2023 2024'")
+    n.add_argument("--years", default="", help="years, e.g. '2022 2023 2024'")
     n.add_argument("--format", default="csv", choices=["csv", "xlsx"])
     n.add_argument("--synthetic", action="store_true", help="a made-up site: no lookup, labelled synthetic")
+    n.set_defaults(run=cmd_new_site)
     i = sub.add_parser("import", help="import coded data from a .qdpx project or a Taguette export")
     i.add_argument("site")
     i.add_argument("source")
-    sub.add_parser("templates", help="rewrite templates/ (every table as CSV and XLSX, and the data dictionary)")
+    i.add_argument("--replace", action="store_true", help="replace coded tables that hold data (a backup is kept)")
+    i.set_defaults(run=cmd_import)
+    t = sub.add_parser("templates", help="rewrite templates/ (every table as CSV and XLSX, and the data dictionary)")
+    t.set_defaults(run=cmd_templates)
     c = sub.add_parser("compare", help="build a comparison report of several sites")
     c.add_argument("sites", nargs="+")
-    args = parser.parse_args(argv)
+    c.set_defaults(run=cmd_compare)
+    return p
 
-    from .sites import load_site, project_root
 
-    site = getattr(args, "site", None) or " ".join(getattr(args, "sites", []) or [])
+def _language(args, root: Path | None) -> str:
+    """The language of the failure's message: the site's, else the user's."""
+    names = [getattr(args, "site", None)] + list(getattr(args, "sites", None) or [])
+    for name in names:
+        if name and root is not None:
+            try:
+                return peek_site(root, name).lang
+            except Exception:  # an unknown or broken site: the user's language then
+                pass
+    return user_language()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    root = None
     try:
         root = project_root()
-        if args.command == "build":
-            import os
-
-            from .build import build_sites
-            from .sites import available_sites, site_folder
-
-            slugs = available_sites(root) if args.all else args.sites
-            if not slugs:
-                raise UsageError("name a site, or use --all")
-            for slug in slugs:
-                site_folder(root, slug)  # unknown or unsafe names stop here, before anything runs
-            failed = build_sites(root, slugs, args.jobs or os.cpu_count() or 1, force=args.force)
-            if failed:
-                print(
-                    f"error: the build failed for {', '.join(failed)}; their earlier outputs are unchanged",
-                    file=sys.stderr,
-                )
-                return 1
-        elif args.command == "verify":
-            from .verify import verify
-
-            return verify(root, args.site)
-        elif args.command == "validate":
-            from .build import validate
-
-            validate(load_site(root, args.site))
-            print(f"site '{args.site}': no problems found")
-        elif args.command == "new-site":
-            from .scaffold import new_site
-
-            years = [int(y) for y in args.years.replace(",", " ").split()] if args.years.strip() else None
-            folder = new_site(root, args.site, args.kecamatan, args.kabupaten, years, args.format, args.synthetic)
-            print(
-                f"created {folder.relative_to(root)}/: fill in its tables and texts, "
-                f"then `make validate SITE={args.site}`"
-            )
-        elif args.command == "import":
-            from .importer import import_into_site
-
-            written = import_into_site(root, args.site, args.source)
-            print(f"imported {args.source} into data/{args.site}/: " + ", ".join(p.name for p in written))
-        elif args.command == "templates":
-            from .scaffold import write_templates
-
-            write_templates(root / "templates")
-            print("wrote templates/")
-        elif args.command == "compare":
-            from .compare import build_comparison
-
-            build_comparison(root, args.sites)
+        return args.run(args, root)
     except DataError as exc:
-        where = f"the data of site '{site}'" if site else "the input"
-        print(f"error: {where} has {len(exc.problems)} problem(s); nothing was built or changed:", file=sys.stderr)
+        lang = _language(args, root)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
+            tag = "" if problem.level == ERROR else " " + message("warning_tag", lang)
+            say(f"  {problem}{tag}")
+        say(message("data_errors", lang, n=len(exc.errors)))
+        return EXIT["data"]
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        say(f"{message('error_word', _language(args, root))}: {exc}")
+        return EXIT["data"]
     except KeyboardInterrupt:
-        print("interrupted: earlier outputs are unchanged", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a failing notebook: say where, briefly; the executed copy has the details
-        from papermill.exceptions import PapermillExecutionError
+        say(message("interrupted", _language(args, root)))
+        return EXIT["interrupted"]
+    except BaseException as exc:  # the one place where every other failure becomes one line
+        from .build import BuildFailed, describe
 
-        from .build import BuildFailed
-
+        lang = _language(args, root)
         if isinstance(exc, BuildFailed):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        if isinstance(exc, PapermillExecutionError):
-            print(f"error: a notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}", file=sys.stderr)
-            print(
-                "  the partly executed notebooks are in build/<site>.failed/; earlier outputs are unchanged",
-                file=sys.stderr,
-            )
-            return 1
-        raise
-    return 0
+            say(f"{message('error_word', lang)}: {exc}")
+            return EXIT["failed"]
+        if os_error_key(exc) or getattr(exc, "ename", None):
+            say(f"{message('error_word', lang)}: {describe(exc, lang)}")
+            return EXIT["failed"]
+        log = _write_traceback(root)
+        say(message("internal_error", lang, detail=f"{type(exc).__name__}: {exc}"[:200], log=log))
+        return EXIT["internal"]
+
+
+def _write_traceback(root: Path | None) -> str:
+    """Keep the details of an unexpected failure in a file for a bug report; return where."""
+    try:
+        folder = (root or Path.cwd()) / "build"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "last-error.txt"
+        path.write_text(traceback.format_exc(), "utf-8")
+        return str(path.relative_to(root)) if root else str(path)
+    except OSError:
+        return "-"

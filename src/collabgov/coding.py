@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, Problem, display_path
+from .errors import DataError, Problem, Problems, display_path
 from .i18n import message
-from .tables import find_table, load_table
+from .tables import find_table, load_table, schema_descriptor
 
 UNATTRIBUTED = "unattributed"
 STAGE = "stage"
-EVIDENCE = ("interview", "documentation")
+EVIDENCE = ("interview", "documentation", "synthesis")
 FAMILY_ORDER = ["subcode", "actor", "channel", "activity", "barrier", "outcome"]
 
 
@@ -77,7 +77,7 @@ def load_codebook(folder: Path, lang: str = "en", rows: list[dict] | None = None
     """The codebook, its parents checked; ``rows`` when the table has been read and validated already."""
     rows = load_table(folder, "codebook", lang) if rows is None else rows
     path = display_path(find_table(folder, "codebook"))
-    codes = pd.DataFrame(rows).set_index("code", drop=False).rename_axis(None)
+    codes = frame(rows, "codebook").set_index("code", drop=False).rename_axis(None)
     problems = []
     for n, row in enumerate(rows, start=2):
         if row["parent"] and row["parent"] not in codes.index:
@@ -122,65 +122,79 @@ def _check_references(
     return problems
 
 
-def load_coded_data(folder: Path | str, lang: str = "en") -> CodedData:
-    """Load and cross-check codebook, informants, segments and (optional) documents; list every problem."""
+CODED_TABLES = (("codebook", True), ("informants", True), ("segments", True), ("documents", False), ("sources", False))
+
+
+def frame(rows: list[dict] | None, name: str) -> pd.DataFrame:
+    """Rows of table ``name`` as a DataFrame with every declared column, also when there are no rows."""
+    return pd.DataFrame(rows or [], columns=[f["name"] for f in schema_descriptor(name)["fields"]])
+
+
+def load_coded_data(folder: Path | str, lang: str = "en", problems: Problems | None = None) -> CodedData | None:
+    """Load and cross-check codebook, informants, segments and (optional) documents and sources.
+
+    Every problem is found in one pass: a table that cannot be read is reported and the checks
+    between tables go on with the tables that could. Without ``problems`` the problems are raised;
+    with it they are added to it, and None is returned when any is an error."""
     folder = Path(folder)
-    problems: list[Problem] = []
-    tables = {}
-    for name, required in (
-        ("codebook", True),
-        ("informants", True),
-        ("segments", True),
-        ("documents", False),
-        ("sources", False),
-    ):
-        try:
+    collected = Problems() if problems is None else problems
+    before = len(collected.errors)
+    tables: dict[str, list[dict] | None] = {}
+    for name, required in CODED_TABLES:
+        with collected.collecting():
             tables[name] = load_table(folder, name, lang, required=required)
-        except DataError as exc:
-            problems += exc.problems
-    if problems:
-        raise DataError(problems)
-    book = load_codebook(folder, lang, tables["codebook"])
-    informant_ids = {r["informant_id"] for r in tables["informants"]}
-    problems += _check_references(
-        display_path(find_table(folder, "segments")), tables["segments"], book, informant_ids, lang
-    )
-    if tables["documents"]:
-        problems += _check_references(
-            display_path(find_table(folder, "documents")),
-            [dict(r, informant=UNATTRIBUTED) for r in tables["documents"]],
-            book,
-            None,
-            lang,
+    book = None
+    if tables.get("codebook") is not None:
+        with collected.collecting():
+            book = load_codebook(folder, lang, tables["codebook"])
+    if book is not None:
+        informant_ids = (
+            {r["informant_id"] for r in tables["informants"]} if tables.get("informants") is not None else None
         )
-    if problems:
-        raise DataError(problems)
+        if tables.get("segments"):
+            path = display_path(find_table(folder, "segments"))
+            collected.add(_check_references(path, tables["segments"], book, informant_ids, lang))
+        if tables.get("documents"):
+            rows = [dict(r, informant=UNATTRIBUTED) for r in tables["documents"]]
+            collected.add(_check_references(display_path(find_table(folder, "documents")), rows, book, None, lang))
+    if problems is None:
+        collected.raise_if_errors()
+    if len(collected.errors) > before or any(tables.get(n) is None for n, required in CODED_TABLES if required):
+        return None
     files = {name: path for name in tables if (path := find_table(folder, name))}
-    segments = pd.DataFrame(tables["segments"])
-    documents = pd.DataFrame(
-        tables["documents"] or [],
-        columns=["document_id", "figure", "stage", "codes", "source", "locator", "title_id", "title_en"],
+    return CodedData(
+        book,
+        frame(tables["informants"], "informants"),
+        frame(tables["segments"], "segments"),
+        frame(tables["documents"], "documents"),
+        files,
+        frame(tables["sources"], "sources"),
     )
-    sources = pd.DataFrame(tables["sources"] or [], columns=["source", "characters", "informant"])
-    return CodedData(book, pd.DataFrame(tables["informants"]), segments, documents, files, sources)
 
 
 # --- analysis --------------------------------------------------------------------------------
 
 
 def segments_per_stage(data: CodedData, lang: str) -> pd.DataFrame:
-    """Segments per stage: count and share, all statements and reported findings only."""
+    """Per stage: statements by type (finding, conclusion, theory), documentation items, all statements,
+    their share, and ``findings`` (findings and conclusions: what is not restated theory)."""
     stages = data.codebook.stages
     seg = data.segments
-    counts = seg["stage"].value_counts().reindex(stages, fill_value=0)
-    findings = seg[seg["statement"] != "framing"]["stage"].value_counts().reindex(stages, fill_value=0)
+    by_type = {
+        kind: seg[seg["statement"] == kind]["stage"].value_counts().reindex(stages, fill_value=0).values
+        for kind in ("finding", "conclusion", "theory")
+    }
+    documents = data.documents["stage"].value_counts().reindex(stages, fill_value=0).values
+    counts = by_type["finding"] + by_type["conclusion"] + by_type["theory"]
     return pd.DataFrame(
         {
             "stage": stages,
             "label": [data.codebook.label(s, lang) for s in stages],
-            "segments": counts.values,
-            "share": counts.values / max(1, counts.sum()),
-            "findings": findings.values,
+            **by_type,
+            "documents": documents,
+            "segments": counts,
+            "share": counts / max(1, counts.sum()),
+            "findings": by_type["finding"] + by_type["conclusion"],
         }
     )
 
@@ -207,7 +221,7 @@ def code_matrix(data: CodedData, family: str, lang: str, include_documents: bool
 def triangulation(data: CodedData, lang: str) -> pd.DataFrame:
     """Stage by evidence type: interview statements (findings, conclusions) and documentation items."""
     book = data.codebook
-    seg = data.segments[data.segments["statement"] != "framing"]
+    seg = data.segments[data.segments["statement"] != "theory"]
     out = pd.DataFrame(0, index=book.stages, columns=list(EVIDENCE))
     for stage, evidence in zip(seg["stage"], seg["evidence"]):
         if evidence in out.columns and stage in out.index:
@@ -218,33 +232,51 @@ def triangulation(data: CodedData, lang: str) -> pd.DataFrame:
     return out
 
 
+def present(value) -> str | None:
+    """A cell's text, or None when it is empty or missing (pandas' NaN included)."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def locator(row) -> str:
+    """Where a statement is in its source: section, paragraph (¶) and numbered point."""
+    where = present(row.get("section")) or ""
+    if present(row.get("paragraph")):
+        where += f" ¶{int(row['paragraph'])}"
+    if present(row.get("point")):
+        where += f" ({int(row['point'])})"
+    return where.strip()
+
+
 def findings(data: CodedData, stage: str, lang: str) -> pd.DataFrame:
-    """The statements coded to one stage, in source order, with their evidence."""
+    """The statements coded to one stage, in source order, with their evidence (empty cells as None)."""
     book = data.codebook
     other = "en" if lang == "id" else "id"
     seg = data.segments[data.segments["stage"] == stage]
     rows = []
     for _, s in seg.iterrows():
-        text = s.get(f"paraphrase_{lang}") or s.get(f"paraphrase_{other}") or s.get("text") or ""
-        where = s["section"] + (f" ¶{int(s['paragraph'])}" if pd.notna(s.get("paragraph")) else "")
+        text = present(s.get(f"paraphrase_{lang}")) or present(s.get(f"paraphrase_{other}")) or present(s.get("text"))
         rows.append(
             {
                 "segment": s["segment_id"],
                 "statement": s["statement"],
                 "text": text,
                 "codes": ", ".join(book.label(c, lang) for c in split_codes(s["codes"])),
-                "locator": where,
+                "locator": locator(s) or None,
                 "informant": s["informant"],
             }
         )
     for _, d in data.documents[data.documents["stage"] == stage].iterrows():
+        figure, source = present(d.get("figure")), present(d.get("source"))
         rows.append(
             {
                 "segment": d["document_id"],
                 "statement": "documentation",
-                "text": d.get(f"title_{lang}") or d.get("title_id") or "",
+                "text": present(d.get(f"title_{lang}")) or present(d.get("title_id")),
                 "codes": ", ".join(book.label(c, lang) for c in split_codes(d["codes"])),
-                "locator": f"{d['figure'] or ''} ({d['source']})".strip(),
+                "locator": ", ".join(x for x in (figure, source) if x) or None,
                 "informant": "–",
             }
         )
@@ -287,8 +319,8 @@ def matrix_description(matrix: pd.DataFrame, lang: str) -> str:
 
 
 def codes_in_statements(data: CodedData) -> set[str]:
-    """Every code used in a reported finding or conclusion (framing paragraphs left out)."""
-    rows = data.segments[data.segments["statement"] != "framing"]
+    """Every code used in a reported finding or conclusion (the source's restatements of theory left out)."""
+    rows = data.segments[data.segments["statement"] != "theory"]
     return {c for cell in rows["codes"] for c in split_codes(cell)}
 
 

@@ -1,33 +1,86 @@
-"""What a notebook knows about its site: the parameters papermill injected, as one object."""
+"""What a notebook knows about its site and run.
+
+Notebooks receive only what names the run (site, language, output folder, and the folder holding
+``data/``), never site text: ``open_site`` loads the site through the package, with every check that
+``make validate`` makes, and returns a ``SiteContext``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .i18n import LANGUAGES
+from .sites import Site, load_site
 
 
 @dataclass
 class SiteContext:
-    site: str
+    site: Site
     lang: str
-    data_dir: Path
     output_dir: Path
-    kecamatan: str
-    kabupaten: str
-    provinsi: str
-    region_code: str
-    years: list[int]
-    study: dict
-    languages: list[str] = field(default_factory=lambda: list(LANGUAGES))
-    synthetic: bool = False
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        self.data_dir = Path(self.data_dir)
         self.output_dir = Path(self.output_dir)
         if self.lang not in LANGUAGES:
             raise ValueError(f"lang must be one of {LANGUAGES}, not {self.lang!r}")
+
+    def in_language(self, lang: str) -> SiteContext:
+        return replace(self, lang=lang, _cache={})
+
+    # --- the site's parameters, as the report uses them --------------------------------------
+    @property
+    def slug(self) -> str:
+        return self.site.slug
+
+    @property
+    def data_dir(self) -> Path:
+        return self.site.folder
+
+    @property
+    def params(self) -> dict:
+        return self.site.params
+
+    @property
+    def kecamatan(self) -> str:
+        return self.params["kecamatan"]
+
+    @property
+    def kabupaten(self) -> str:
+        return self.params["kabupaten"]
+
+    @property
+    def kabupaten_kind(self) -> str:
+        return self.params["kabupaten_kind"]
+
+    @property
+    def provinsi(self) -> str:
+        return self.params["provinsi"]
+
+    @property
+    def region_code(self) -> str:
+        return self.params["region_code"]
+
+    @property
+    def years(self) -> list[int]:
+        return self.site.years
+
+    @property
+    def languages(self) -> list[str]:
+        return self.site.languages
+
+    @property
+    def synthetic(self) -> bool:
+        return self.site.synthetic
+
+    @property
+    def study(self) -> dict:
+        return self.params["study"]
+
+    @property
+    def kind(self) -> str:
+        return self.site.kind
 
     @property
     def figures_dir(self) -> Path:
@@ -41,7 +94,16 @@ class SiteContext:
         """The site's own wording for ``key`` in this language (``study.notes.<key>.<lang>`` in site.yaml)."""
         return ((self.study.get("notes") or {}).get(key) or {}).get(self.lang)
 
+    def citation(self) -> str:
+        citation = self.study["citation"]
+        return citation if isinstance(citation, str) else citation[self.lang]
+
     def input_file(self, name: str) -> Path:
         from .tables import find_table
 
         return find_table(self.data_dir, name) or self.data_dir / f"{name}.csv"
+
+
+def open_site(site: str, lang: str, output_dir: str | Path, root: str | Path = "..") -> SiteContext:
+    """The run's context: site ``site`` of the compendium at ``root``, loaded and checked, in language ``lang``."""
+    return SiteContext(load_site(Path(root), site), lang, Path(output_dir))

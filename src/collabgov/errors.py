@@ -1,19 +1,25 @@
-"""Problems found in a site's data, reported as ``file:row: column: what was expected``."""
+"""Problems found in a site's data, reported as ``file:row: column: what was expected``, and the
+one place where any failure becomes a line a user can act on (in the user's language)."""
 
 from __future__ import annotations
 
+import errno
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+ERROR, WARNING = "error", "warning"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one place in one input file."""
+    """One thing wrong with one place in one input file. A warning is shown but does not stop a build."""
 
     file: str
     row: int | None
     column: str | None
     message: str
+    level: str = ERROR
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"
@@ -27,9 +33,46 @@ class DataError(Exception):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == ERROR]
+
 
 class UsageError(Exception):
-    """A wrong command-line request (unknown site, unsafe name, missing kernel)."""
+    """A wrong command-line request (unknown site, unsafe name, missing kernel, a build already running)."""
+
+
+class Problems:
+    """Collect every problem of a check, then raise them together: the one way the package reports input errors.
+
+    ``with problems.collecting(): load(...)`` adds the problems of a DataError raised inside and carries on;
+    ``raise_if_errors()`` raises one DataError holding all of them (warnings included) when any is an error.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, problem: Problem | list[Problem]) -> None:
+        self.items += problem if isinstance(problem, list) else [problem]
+
+    @contextmanager
+    def collecting(self):
+        try:
+            yield
+        except DataError as exc:
+            self.items += exc.problems
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.level == WARNING]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise DataError(self.items)
 
 
 def display_path(path: Path | str) -> str:
@@ -37,5 +80,36 @@ def display_path(path: Path | str) -> str:
     p = Path(path)
     try:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):
         return str(p)
+
+
+# errno -> message key (``messages.os_<key>`` in the catalogues)
+_OS_ERRORS = {
+    errno.ENOSPC: "disk_full",
+    errno.EDQUOT: "disk_full",
+    errno.EFBIG: "disk_full",
+    errno.EROFS: "read_only",
+    errno.EACCES: "permission",
+    errno.EPERM: "permission",
+    errno.EMFILE: "too_many_files",
+    errno.ENFILE: "too_many_files",
+    errno.ENOMEM: "memory",
+}
+
+
+def os_error_key(exc: BaseException) -> str | None:
+    """The message key for an operating-system failure, or None when ``exc`` is not one.
+
+    Failures inside a notebook arrive as papermill errors that carry only the name and text of the
+    exception (``OSError``, ``[Errno 28] No space left on device``), so the errno is read from the text too."""
+    if isinstance(exc, MemoryError) or getattr(exc, "ename", None) == "MemoryError":
+        return "memory"
+    number = getattr(exc, "errno", None) if isinstance(exc, OSError) else None
+    if number is None:
+        text = f"{getattr(exc, 'ename', '')} {getattr(exc, 'evalue', '')} {exc}"
+        for code in _OS_ERRORS:
+            if f"[Errno {code}]" in text:
+                number = code
+                break
+    return _OS_ERRORS.get(number) if number is not None else None

@@ -1,47 +1,160 @@
-"""Figures made to be printed: Okabe-Ito colours that also differ in grey, marker shapes and line
-styles that carry the meaning without colour, labels in the report's language, and byte-identical
-PNG and SVG files for the same inputs and pinned library versions."""
+"""The report's figures: one registry entry each, drawn in every language, saved with provenance.
+
+To add a figure, write its drawing function in ``plotting.py`` and add one ``Figure`` to ``REGISTRY``
+with its captions in both languages (docs/developer.md has the recipe). The analysis notebooks draw
+every figure of their data (``draw_all``); the report places each in the section its entry names,
+numbered in report order. Nothing else changes.
+
+Each figure is saved as ``<key>.<lang>.png`` (300 dpi) and ``.svg``, byte-identical for the same
+inputs and pinned library versions, with a sidecar ``<key>.<lang>.json``: caption, alt text, source,
+input checksums, and its width and smallest font (so that a test can check the printed size).
+"""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from .i18n import family_label, label
+from . import plotting
+from .i18n import label
 from .provenance import sha256, write_json
 
-# Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours also differ in lightness.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
-MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-LINESTYLES = ["-", "--", "-.", ":"]
 DPI = 300
-
-STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#d9d9d9",
-    "grid.linewidth": 0.6,
-    "legend.frameon": False,
-    "svg.hashsalt": "collabgov",
-    "svg.fonttype": "path",
-    "figure.dpi": 100,
-}
+SYNTHETIC_MARK = "SINTETIS / SYNTHETIC"
 
 
-@contextmanager
-def style():
-    with plt.rc_context(STYLE):
-        yield
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the report.
+
+    ``data`` names what ``draw`` receives (``cases``: the case table; ``coded``: the coded data), and so
+    which analysis notebook draws it. ``section`` names where the report shows it: ``background`` (after
+    the case statistics), ``background_process`` (after the text on who takes part), ``method`` (after
+    the coded-data tables) or ``stage`` (one per stage, in each stage's subsection; ``draw`` then also
+    receives the stage). ``caption`` and ``alt`` are templates in both languages: their ``{fields}`` come
+    from the values ``draw`` returns and from the site (``kecamatan``, ``region``, ``period``).
+    ``source`` is ``cases`` (the case table's sources), ``coding`` (the coded data) or ``process``."""
+
+    key: str
+    data: str
+    section: str
+    draw: Callable
+    caption: dict
+    alt: dict
+    source: str = "coding"
+
+
+REGISTRY = [
+    Figure(
+        "trend",
+        "cases",
+        "background",
+        plotting.case_trend,
+        caption={
+            "id": "Kasus narkoba dan tersangka per tahun di {region}, {period}, dengan interval kepercayaan 95% eksak.",
+            "en": "Drug cases and suspects per year in {region}, {period}, with exact 95% confidence intervals.",
+        },
+        alt={
+            "id": "Grafik garis kasus narkoba dan tersangka per tahun di {region}. {points}",
+            "en": "Line chart of drug cases and suspects per year in {region}. {points}",
+        },
+        source="cases",
+    ),
+    Figure(
+        "process",
+        "coded",
+        "background_process",
+        plotting.process_diagram,
+        caption={
+            "id": "Proses kolaborasi: {n} tahap sebagai siklus, dengan para aktor di sekelilingnya.",
+            "en": "The collaborative process: {n} stages as a cycle, with the actors around it.",
+        },
+        alt={
+            "id": "Bagan: tahap {stages} membentuk siklus dengan panah dari tiap tahap ke tahap berikutnya; "
+            "di sekelilingnya ada aktor {actors}.",
+            "en": "Diagram: the stages {stages} form a cycle with arrows from each to the next; around it stand "
+            "the actors {actors}.",
+        },
+        source="process",
+    ),
+    Figure(
+        "stage_counts",
+        "coded",
+        "method",
+        plotting.stage_counts,
+        caption={
+            "id": "Pernyataan yang dikode per tahap proses kolaborasi, {region}: temuan dan kesimpulan, serta "
+            "uraian teori.",
+            "en": "Coded statements per stage of the collaborative process, {region}: findings and conclusions, "
+            "and restatements of theory.",
+        },
+        alt={
+            "id": "Diagram batang pernyataan yang dikode per tahap. {counts}",
+            "en": "Bar chart of coded statements per stage. {counts}",
+        },
+    ),
+    Figure(
+        "actor_stage",
+        "coded",
+        "method",
+        plotting.actor_stage,
+        caption={
+            "id": "Aktor yang disebut dalam pernyataan yang dikode, menurut tahap (jumlah pernyataan).",
+            "en": "Actors named in the coded statements, by stage (number of statements).",
+        },
+        alt={
+            "id": "Peta panas aktor menurut tahap, dengan jumlah pernyataan di tiap sel. {cells}",
+            "en": "Heatmap of actors by stage, with the number of coded statements in each cell. {cells}",
+        },
+    ),
+    Figure(
+        "triangulation",
+        "coded",
+        "method",
+        plotting.triangulation,
+        caption={
+            "id": "Bukti untuk tiap tahap: temuan dari wawancara, dokumentasi, dan kesimpulan penulis "
+            "(sintesis, bukan bukti wawancara), dihitung terpisah.",
+            "en": "Evidence for each stage: findings from interviews, documentation, and the author's "
+            "conclusions (a synthesis, not interview evidence), counted apart.",
+        },
+        alt={
+            "id": "Peta panas jenis bukti menurut tahap. {cells}",
+            "en": "Heatmap of evidence type by stage. {cells}",
+        },
+    ),
+    Figure(
+        "stage",
+        "coded",
+        "stage",
+        plotting.stage_profile,
+        caption={
+            "id": "Kode dalam pernyataan dan dokumen tentang tahap {stage}.",
+            "en": "Codes in the statements and documents on the stage {stage}.",
+        },
+        alt={
+            "id": "Diagram batang kode dalam pernyataan tentang tahap {stage}. {counts}",
+            "en": "Bar chart of codes in the statements on the stage {stage}. {counts}",
+        },
+    ),
+]
+
+
+def spec(key: str) -> Figure:
+    """The registry entry of a figure key (``stage_<code>`` keys belong to the ``stage`` entry)."""
+    for figure in REGISTRY:
+        if figure.key == key or (figure.section == "stage" and key.startswith(figure.key + "_")):
+            return figure
+    raise KeyError(key)
+
+
+def section_keys(section: str, stage: str | None = None) -> list[str]:
+    """The figure keys a report section shows, in registry order (``<key>_<stage>`` in a stage's subsection)."""
+    if section == "stage":
+        return [f"{f.key}_{stage}" for f in REGISTRY if f.section == "stage"]
+    return [f.key for f in REGISTRY if f.section == section]
 
 
 class SavedFigure:
@@ -52,17 +165,12 @@ class SavedFigure:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The PNG, tagged with the figure's id so the build can tell which cell made it."""
-        import base64
-
         figure = self.record["id"].rsplit(".", 1)[0]
         data = {
             "image/png": base64.b64encode(self.png.read_bytes()).decode("ascii"),
             "text/plain": f"<figure {figure}>",
         }
         return data, {"collabgov": {"figure": figure}}
-
-
-SYNTHETIC_MARK = "SINTETIS / SYNTHETIC"
 
 
 def save(
@@ -96,13 +204,25 @@ def save(
         )
         caption, alt = f"[{SYNTHETIC_MARK}] {caption}", f"[{SYNTHETIC_MARK}] {alt}"
     out.mkdir(parents=True, exist_ok=True)
-    record = {"id": figure_id, "caption": caption, "alt": alt, "source": source, "files": {}, "inputs": {}}
-    with plt.rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):
+    record = {
+        "id": figure_id,
+        "caption": caption,
+        "alt": alt,
+        "source": source,
+        "files": {},
+        "inputs": {},
+        "min_font_pt": plotting.min_font_size(fig),
+    }
+    with plotting.plt.rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):
         # Each format works out its own tight box: text measured at the figure's 100 dpi comes out
         # narrower than at 300 dpi, and a box shared between the two cut off long labels in the PNG.
         fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(out / f"{figure_id}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
+    plotting.plt.close(fig)
+    from PIL import Image
+
+    with Image.open(out / f"{figure_id}.png") as image:
+        record["width_in"] = round(image.width / DPI, 3)
     for suffix in ("png", "svg"):
         record["files"][suffix] = {"path": f"{figure_id}.{suffix}", "sha256": sha256(out / f"{figure_id}.{suffix}")}
     for path in inputs:
@@ -111,236 +231,44 @@ def save(
     return SavedFigure(out / f"{figure_id}.png", record)
 
 
-def case_trend(summary, lang: str, title: str | None = None):
-    """Cases and suspects by year, each with its exact 95% interval (error bars)."""
-    with style():
-        fig, ax = plt.subplots(figsize=(6.3, 3.4))
-        years = list(summary["year"])
-        offsets = (-0.06, 0.06)
-        for i, measure in enumerate(("cases", "suspects")):
-            x = [y + offsets[i] for y in years]
-            y = summary[measure]
-            err = [y - summary[f"{measure}_low"], summary[f"{measure}_high"] - y]
-            ax.errorbar(
-                x,
-                y,
-                yerr=err,
-                color=PALETTE[i * 3],
-                marker=MARKERS[i],
-                linestyle=LINESTYLES[i],
-                markersize=6,
-                capsize=4,
-                linewidth=1.4,
-                label=label(f"figure.{measure}", lang),
-            )
-            for xi, yi in zip(x, y):
-                ax.annotate(
-                    f"{int(yi)}",
-                    (xi, yi),
-                    xytext=(7 if i else -7, 7),
-                    textcoords="offset points",
-                    ha="left" if i else "right",
-                    va="bottom",
-                    fontsize=8,
-                    color=PALETTE[i * 3],
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+def _source(figure: Figure, ctx, data) -> str:
+    if figure.source == "cases":
+        return ctx.note("cases_source") or "; ".join(dict.fromkeys(data["source"]))
+    key = {"coding": "coding_source", "process": "process_source"}[figure.source]
+    return ctx.note(key) or label(f"report.kind.{ctx.kind}.{key}", ctx.lang)
+
+
+def _inputs(figure: Figure, ctx, data) -> list[Path]:
+    if figure.data == "cases":
+        return [ctx.input_file("cases")]
+    return sorted(Path(p) for p in data.files.values())
+
+
+def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
+    """Draw and save every registry figure whose data is ``kind``, in every language of the site;
+    return the figures in the notebook's language (so that the executed notebook shows them)."""
+    from .report import site_words
+
+    stages = data.codebook.stages if kind == "coded" else []
+    shown = []
+    for figure in (f for f in REGISTRY if f.data == kind):
+        for extra, key in (
+            [((s,), f"{figure.key}_{s}") for s in stages] if figure.section == "stage" else [((), figure.key)]
+        ):
+            for lang in ctx.languages:
+                c = ctx.in_language(lang)
+                fig, values = figure.draw(data, c, *extra)
+                fields = site_words(c) | values
+                saved = save(
+                    fig,
+                    f"{key}.{lang}",
+                    c.figures_dir,
+                    caption=figure.caption[lang].format(**fields),
+                    alt=figure.alt[lang].format(**fields),
+                    source=_source(figure, c, data),
+                    inputs=_inputs(figure, c, data),
+                    synthetic=c.synthetic,
                 )
-        ax.set_xticks(years, [str(y) for y in years])
-        ax.set_xlim(min(years) - 0.5, max(years) + 0.5)
-        ax.set_ylim(0, max(summary["suspects_high"].max(), summary["cases_high"].max()) * 1.3)  # room for the legend
-        ax.set_xlabel(label("figure.year", lang))
-        ax.set_ylabel(label("figure.count", lang))
-        if title:
-            ax.set_title(title, loc="left")
-        legend = ax.legend(loc="upper left", ncols=2, title=label("figure.interval_note", lang), title_fontsize=7.5)
-        legend._legend_box.align = "left"
-        return fig
-
-
-def describe_trend(summary, ctx) -> tuple[str, str]:
-    """Caption and alt text (with the numbers, for readers who cannot see the chart)."""
-    from .i18n import integer, interval
-
-    L = ctx.lang
-    points = " ".join(
-        label(
-            "report.figures.trend_point",
-            L,
-            year=int(r["year"]),
-            cases=integer(r["cases"], L),
-            cases_ci=interval(r["cases_low"], r["cases_high"], L),
-            suspects=integer(r["suspects"], L),
-            suspects_ci=interval(r["suspects_low"], r["suspects_high"], L),
-        )
-        for _, r in summary.iterrows()
-    )
-    caption = label("report.figures.trend_caption", L, kecamatan=ctx.kecamatan, period=ctx.period)
-    alt = label("report.figures.trend_alt", L, kecamatan=ctx.kecamatan, points=points)
-    return caption, alt
-
-
-def stage_counts(table, lang: str):
-    """Horizontal bars: coded statements per stage, findings and framing shown apart."""
-    import textwrap
-
-    with style():
-        fig, ax = plt.subplots(figsize=(6.3, 0.45 * len(table) + 1.2))
-        labels = [textwrap.fill(t, 26) for t in table["label"]][::-1]
-        findings = list(table["findings"])[::-1]
-        framing = [a - b for a, b in zip(table["segments"], table["findings"])][::-1]
-        ax.barh(
-            labels, findings, color=PALETTE[0], label=label("figure.findings", lang), edgecolor="black", linewidth=0.5
-        )
-        ax.barh(
-            labels,
-            framing,
-            left=findings,
-            color="white",
-            hatch="///",
-            edgecolor="#555555",
-            linewidth=0.5,
-            label=label("figure.framing", lang),
-        )
-        for y, (a, b) in enumerate(zip(findings, framing)):
-            ax.text(a + b + 0.15, y, f"{a + b}", va="center", fontsize=8)
-        ax.set_xlabel(label("figure.segments", lang))
-        ax.grid(axis="y", visible=False)
-        ax.set_xlim(0, max(table["segments"]) * 1.15 + 0.5)
-        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=2, fontsize=8)
-        return fig
-
-
-def heatmap(matrix, lang: str, xlabel: str, ylabel: str, width: float = 6.3):
-    """A count matrix as a heatmap: one sequential hue (reads in grey), the count printed in each cell."""
-    import textwrap
-
-    import numpy as np
-
-    with style():
-        rows, cols = matrix.shape
-        fig, ax = plt.subplots(figsize=(width, 0.38 * rows + 1.8))
-        values = matrix.to_numpy(dtype=float)
-        vmax = max(1.0, values.max())
-        ax.imshow(values, cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
-        for (i, j), v in np.ndenumerate(values):
-            ax.text(
-                j, i, f"{int(v)}", ha="center", va="center", fontsize=8, color="white" if v > 0.6 * vmax else "black"
-            )
-        ax.set_xticks(range(cols), [textwrap.fill(str(c), 14) for c in matrix.columns], fontsize=8)
-        ax.set_yticks(range(rows), [str(r) for r in matrix.index], fontsize=8)
-        ax.tick_params(length=0)
-        ax.grid(False)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        ax.set_xticks(np.arange(-0.5, cols), minor=True)
-        ax.set_yticks(np.arange(-0.5, rows), minor=True)
-        ax.grid(which="minor", color="white", linewidth=1.5)
-        ax.tick_params(which="minor", length=0)
-        ax.xaxis.tick_top()
-        ax.set_xlabel(xlabel)
-        ax.xaxis.set_label_position("top")
-        ax.set_ylabel(ylabel)
-        return fig
-
-
-def process_diagram(stages: list[str], actors: list[str], lang: str, title: str | None = None):
-    """The collaborative process as a cycle of stages, with the actors around it (Bagan 1.1 redrawn)."""
-    import math
-    import textwrap
-
-    from matplotlib.patches import Circle, FancyArrowPatch
-
-    with style():
-        fig, ax = plt.subplots(figsize=(6.3, 6.3))
-        ax.set_aspect("equal")
-        ax.axis("off")
-        ax.set_xlim(-3.3, 3.3)
-        ax.set_ylim(-3.3, 3.3)
-        n = len(stages)
-        r_stage, r_actor = 1.42, 2.75
-        ax.add_patch(Circle((0, 0), 2.15, facecolor="#f2f2f2", edgecolor="#999999", linewidth=0.8, linestyle="--"))
-        ax.text(
-            0,
-            0,
-            textwrap.fill(label("figure.process_centre", lang), 16),
-            ha="center",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-        )
-        points = [(r_stage * math.sin(2 * math.pi * i / n), r_stage * math.cos(2 * math.pi * i / n)) for i in range(n)]
-        for i, ((x, y), name) in enumerate(zip(points, stages)):
-            ax.text(
-                x,
-                y,
-                textwrap.fill(f"{i + 1}. {name}", 13),
-                ha="center",
-                va="center",
-                fontsize=8,
-                bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": PALETTE[0], "linewidth": 1.2},
-            )
-        for i in range(n if n > 1 else 0):
-            (x0, y0), (x1, y1) = points[i], points[(i + 1) % n]
-            ax.add_patch(
-                FancyArrowPatch(
-                    (x0, y0),
-                    (x1, y1),
-                    connectionstyle="arc3,rad=-0.25",
-                    arrowstyle="-|>",
-                    mutation_scale=12,
-                    color=PALETTE[0],
-                    linewidth=1.2,
-                    shrinkA=30,
-                    shrinkB=30,
-                )
-            )
-        m = len(actors)
-        for j, name in enumerate(actors):
-            angle = 2 * math.pi * (j + 0.5) / max(m, 1)
-            x, y = r_actor * math.sin(angle), r_actor * math.cos(angle)
-            ax.text(
-                x,
-                y,
-                textwrap.fill(name, 14),
-                ha="center",
-                va="center",
-                fontsize=8,
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": "#fff3d6", "edgecolor": "#8a5a00", "linewidth": 0.8},
-            )
-        if title:
-            ax.set_title(title)
-        return fig
-
-
-def stage_profile(profile, lang: str):
-    """Codes used in one stage, as horizontal bars; the family is shown by hatching and in the label."""
-    import textwrap
-
-    with style():
-        rows = max(1, len(profile))
-        fig, ax = plt.subplots(figsize=(6.3, 0.28 * rows + 1.0))
-        from .coding import FAMILY_ORDER
-
-        families = FAMILY_ORDER + [f for f in dict.fromkeys(profile["family"]) if f not in FAMILY_ORDER]
-        hatches = ["", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++"]
-        labels = [
-            textwrap.shorten(f"{lab} ({family_label(fam, lang)})", 60)
-            for lab, fam in zip(profile["label"], profile["family"])
-        ]
-        for i, (_lab, n, fam) in enumerate(zip(labels, profile["count"], profile["family"])):
-            k = families.index(fam)
-            ax.barh(
-                rows - 1 - i,
-                n,
-                color=PALETTE[k % len(PALETTE)],
-                hatch=hatches[k % len(hatches)],
-                edgecolor="black",
-                linewidth=0.5,
-            )
-            ax.text(n + 0.05, rows - 1 - i, str(n), va="center", fontsize=7.5)
-        ax.set_yticks(range(rows), labels[::-1] if len(labels) else [""], fontsize=7.5)
-        ax.set_xlabel(label("figure.segments", lang))
-        ax.grid(axis="y", visible=False)
-        ax.set_xlim(0, (max(profile["count"]) if len(profile) else 1) + 1)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        return fig
+                if lang == ctx.lang:
+                    shown.append(saved)
+    return shown

@@ -43,6 +43,14 @@ def message(key: str, lang: str, **values) -> str:
     return label(f"messages.{key}", lang if lang in LANGUAGES else "en", **values)
 
 
+def missing(value, lang: str) -> str:
+    """A cell's text, or the report's word for a value that is not there (never 'nan' or 'None')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType":
+        return label("report.missing", lang)
+    text = str(value).strip()
+    return text if text else label("report.missing", lang)
+
+
 def message_every_language(key: str, **values) -> str:
     """An error message in every language, for files whose language cannot be read (a broken site.yaml)."""
     return " / ".join(message(key, lang, **values) for lang in LANGUAGES)

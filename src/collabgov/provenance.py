@@ -12,6 +12,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from .inputs import site_files
+
 
 def sha256(path: Path | str) -> str:
     import hashlib
@@ -47,27 +49,34 @@ def _git(root: Path, *args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def source_date_epoch(root: Path) -> int:
-    """``$SOURCE_DATE_EPOCH``, else the time of the last commit, else 0: a date that does not change run to run."""
+def code_paths(root: Path, slug: str) -> list[str]:
+    """What a site's outputs depend on in the repository: its own folder and the project's code."""
+    return [f"data/{slug}", "notebooks", "src", "requirements.lock"]
+
+
+def source_date_epoch(root: Path, slug: str) -> int:
+    """``$SOURCE_DATE_EPOCH``, else the time of the last commit that changed the site or the code, else 0:
+    a date that does not change from run to run, nor when another site changes."""
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(os.environ["SOURCE_DATE_EPOCH"])
-    stamp = _git(root, "log", "-1", "--format=%ct")
+    stamp = _git(root, "log", "-1", "--format=%ct", "--", *code_paths(root, slug))
     return int(stamp) if stamp and stamp.isdigit() else 0
 
 
-def site_files(folder: Path) -> list[Path]:
-    """Every input file of a site (hidden files, such as an import's scratch folder, are not inputs)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-
-
 def input_checksums(root: Path, folder: Path) -> dict[str, str]:
+    """``data/<site>/<file>`` -> SHA-256 of every input file of the site."""
     files = site_files(folder)
-    return {str(p.relative_to(root)) if p.is_relative_to(root) else str(p): sha256(p) for p in files}
+    base = folder.parent.parent
+    return {p.relative_to(base).as_posix(): sha256(p) for p in files}
 
 
 def collect(root: Path, site) -> dict:
-    commit = _git(root, "rev-parse", "HEAD")
-    dirty = bool(_git(root, "status", "--porcelain", "--", "data", "notebooks", "src")) if commit else None
+    """The provenance record of a site's build: the last commit that changed the site's folder or the
+    project's code (a change to another site changes nothing here), uncommitted changes to either,
+    parameters, input checksums, versions."""
+    paths = code_paths(root, site.slug)
+    commit = _git(root, "log", "-1", "--format=%H", "--", *paths)
+    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=all", "--", *paths)) if commit else None
     versions = {}
     for name in PACKAGES:
         try:
@@ -76,7 +85,7 @@ def collect(root: Path, site) -> dict:
             pass
     return {
         "site": site.slug,
-        "commit": commit,
+        "commit": commit or None,
         "dirty": dirty,
         "parameters": site.params,
         "inputs": input_checksums(root, site.folder),

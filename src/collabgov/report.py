@@ -1,44 +1,28 @@
 """Assemble the report, in the study's own order, as HTML fragments the report notebook displays.
 
 Every number shown comes from the site's data through the functions of this package; the site's
-own narrative (``data/<site>/text/<lang>/<section>.md``) refers to them by placeholders such as
-``{{ cases_total }}`` or ``{{ table:cases }}``. Placeholders are looked up, never evaluated, and all
-text from the data is escaped (Markdown is rendered with raw HTML switched off).
+own narrative (``data/<site>/text/<lang>/<section>.md``, see ``texts``) refers to numbers only by
+placeholders such as ``{{ cases_total }}`` or ``{{ table:cases }}``, and every placeholder names a
+number that stands in a table or figure of the report. All text from the data is escaped.
+
+Wording follows the site: its region (kabupaten or kota), and whether the study is the student's
+own fieldwork or the reproduction of a published study (``study.kind``).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
-from pathlib import Path
-
-from markdown_it import MarkdownIt
 
 from . import cases as case_stats
 from . import claims as claim_checks
-from . import coding
+from . import coding, figures, texts
+from .agreement import agreement_table
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
-from .i18n import LANGUAGES, family_label, integer, interval, label, message, number, p_value, percent, signed
-
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
-
-# The narrative files every site has, in each of its languages (text/<lang>/<name>.md).
-TEXTS = [
-    "abstract",
-    "background",
-    "background_cases",
-    "theory",
-    "method",
-    "coded_data",
-    "results",
-    "conclusions",
-    "recommendations",
-    "references",
-]
+from .html_parts import Fragment, esc, figure_html, placeholder_figure_html, table_html
+from .i18n import LANGUAGES, family_label, integer, interval, label, message, missing, number, p_value, percent, signed
+from .inputs import Refused, read_bytes
 
 # The study's structure; each entry is one top-level heading of the report, in order.
 SECTIONS = [
@@ -57,60 +41,27 @@ SECTIONS = [
 ]
 
 
-def title_text(study: dict, kecamatan: str, lang: str) -> str:
+def site_words(ctx) -> dict[str, str]:
+    """The site's names as the report's sentences use them, in the context's language."""
+    kind = label(f"report.region.{ctx.kabupaten_kind}", ctx.lang)
+    return {
+        "kecamatan": ctx.kecamatan,
+        "kabupaten": ctx.kabupaten,
+        "kabupaten_full": f"{kind} {ctx.kabupaten}",
+        "provinsi": ctx.provinsi,
+        "region": f"Kecamatan {ctx.kecamatan}, {kind} {ctx.kabupaten}",
+        "region_code": ctx.region_code,
+        "period": ctx.period,
+        "year_first": str(ctx.years[0]),
+        "year_last": str(ctx.years[-1]),
+    }
+
+
+def title_text(site, lang: str) -> str:
     """The report's title: the site's own (``study.notes.report_title``) or the generic one."""
+    study = site.params["study"]
     own = ((study.get("notes") or {}).get("report_title") or {}).get(lang)
-    return own or label("report.title", lang, kecamatan=kecamatan)
-
-
-class Fragment(str):
-    """HTML that Jupyter displays as HTML (and nbconvert copies into the exported page)."""
-
-    def _repr_html_(self) -> str:
-        return str(self)
-
-
-def esc(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def table_html(
-    key: str,
-    number: str,
-    head: list[str],
-    rows: list[list[str]],
-    title: str,
-    source: str,
-    lang: str,
-    numeric_from: int = 1,
-    widths: list[int] | None = None,
-) -> str:
-    """A numbered table (``number`` such as "Tabel 3"): title above, source below; ``widths`` (percent)
-    fix the columns of text-heavy tables; columns from ``numeric_from`` on are right-aligned numbers."""
-    cells = "".join(f"<th scope='col'>{esc(h)}</th>" for h in head)
-    cols = "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>" if widths else ""
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td class='{'num' if i >= numeric_from else 'txt'}'>{esc(v)}</td>" for i, v in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f"<div class='table-block' id='table-{esc(key)}'><table class='{'fixed' if widths else 'auto'}'>"
-        f"<caption>{esc(number)}. {esc(title)}</caption>{cols}"
-        f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p class='source'>{esc(label('report.source', lang))}: {esc(source)}</p></div>"
-    )
-
-
-def figure_html(key: str, number: str, png: Path, alt: str, caption: str, lang: str, source: str | None = None) -> str:
-    """A numbered figure embedded as PNG (a data URI, so the page stands alone), alt text, caption below."""
-    data = base64.b64encode(png.read_bytes()).decode("ascii")
-    source_text = f" {esc(label('report.source', lang))}: {esc(source)}" if source is not None else ""
-    return (
-        f"<figure id='figure-{esc(key)}'><img src='data:image/png;base64,{data}' alt='{esc(alt)}'/>"
-        f"<figcaption>{esc(number)}. {esc(caption)}{source_text}</figcaption></figure>"
-    )
+    return own or label("report.title", lang, kecamatan=site.params["kecamatan"])
 
 
 class Report:
@@ -123,56 +74,75 @@ class Report:
         )
         self.summary = case_stats.yearly_summary(self.case_table)
         self.comparisons = case_stats.compare_years(self.case_table)
+        self.trends = case_stats.trend_tests(self.case_table) if len(self.case_table) >= 3 else []
         self.coded = coding.load_coded_data(ctx.data_dir, ctx.lang) if coded is None else coded
         self.stages = self.coded.codebook.stages
         self.claims = claim_checks.check_claims(ctx, self.case_table, self.coded)
-        from .agreement import agreement_table
-
         self.agreement = agreement_table(self.coded, ctx.lang)
-        self.facts = {lang: self._facts(lang) for lang in LANGUAGES}
-        # Numbering follows the order in which tables and figures appear in the report.
-        self.tables = (
-            ["cases", "case_intervals", "case_comparison", "stages", "informants", "segments_per_stage"]
-            + (["agreement"] if len(self.agreement) else [])
-            + [f"findings_{s}" for s in self.stages]
-            + ["claims", "codebook", "parameters", "inputs", "versions"]
+        self.tables, self.figures = self.order(
+            len(self.case_table), bool(len(self.agreement)), self.stages, self.coded.documents
         )
-        self.figures = ["trend", "process", "stage_counts", "actor_stage", "triangulation"] + [
-            f"stage_{s}" for s in self.stages
-        ]
+        self.facts = {lang: self._facts(lang) for lang in LANGUAGES}
+
+    # --- what the report holds, in order ---------------------------------------------------
+    @staticmethod
+    def order(years: int, agreement: bool, stages: list[str], documents) -> tuple[list[str], list[str]]:
+        """Table keys and figure keys in the order the report shows them (their numbers)."""
+        tables = ["cases", "case_intervals", "case_comparison"] + (["case_trend"] if years >= 3 else [])
+        tables += ["stages", "informants", "segments_per_stage"] + (["agreement"] if agreement else [])
+        tables += [f"findings_{s}" for s in stages] + ["claims", "codebook", "parameters", "inputs", "versions"]
+        figs = figures.section_keys("background") + figures.section_keys("background_process")
+        figs += figures.section_keys("method")
+        for stage in stages:
+            figs += [f"document_{d}" for d in documents.loc[documents["stage"] == stage, "document_id"]]
+            figs += figures.section_keys("stage", stage)
+        return tables, figs
 
     def _facts(self, lang: str) -> dict[str, str]:
-        ctx = self.ctx
-        facts = case_facts(ctx, self.case_table, self.summary, lang) | coding_facts(self.coded, lang)
+        ctx = self.ctx.in_language(lang)
+        facts = site_words(ctx) | case_facts(ctx, self.case_table, self.summary, self.trends, lang)
+        facts |= coding_facts(self.coded, lang)
         counts = {v: sum(c.verdict == v for c in self.claims) for v in claim_checks.VERDICTS}
         facts |= {f"claims_{v}": integer(n, lang) for v, n in counts.items()}
         facts["claims_total"] = integer(len(self.claims), lang)
         return facts
 
-    def check_texts(self) -> None:
-        """Render every narrative file in every language, listing each missing file or unknown placeholder."""
-        problems = []
-        for lang in self.ctx.languages:
-            names = TEXTS + [p.stem for p in sorted((self.ctx.data_dir / "text" / lang).glob("stage_*.md"))]
-            for name in names:
-                try:
-                    self.text(name, lang)
-                except DataError as exc:
-                    problems += exc.problems
-        if problems:
-            raise DataError(problems)
+    @classmethod
+    def fact_names(cls, ctx: SiteContext) -> set[str]:
+        """Every placeholder the texts of ``ctx``'s site may use, known without its data (from site.yaml)."""
+        import pandas as pd
+
+        zeros = pd.DataFrame({"year": ctx.years, "cases": 0, "suspects": 0, "source": "-"})
+        summary = case_stats.yearly_summary(zeros)
+        trends = case_stats.trend_tests(zeros) if len(ctx.years) >= 3 else []
+        names = set(site_words(ctx)) | set(case_facts(ctx, zeros, summary, trends, ctx.lang)) | set(CODING_FACTS)
+        names |= {f"claims_{v}" for v in claim_checks.VERDICTS} | {"claims_total"}
+        stages = []
+        try:
+            stages = coding.load_codebook(ctx.data_dir, ctx.lang).stages
+        except DataError:
+            pass
+        tables, _ = cls.order(len(ctx.years), True, stages, coding.frame([], "documents"))
+        names |= {f"table:{t}" for t in tables}
+        names |= {f"figure:{f.key}" for f in figures.REGISTRY if f.section != "stage"}
+        names |= {f"figure:{k}" for s in stages for k in figures.section_keys("stage", s)}
+        return names
 
     # --- numbering and building blocks ----------------------------------------------------
-    def ref(self, kind: str, key: str) -> str:
+    def ref(self, kind: str, key: str, lang: str | None = None) -> str:
         order = self.tables if kind == "table" else self.figures
-        return f"{label('report.' + kind, self.lang)} {order.index(key) + 1}"
+        return f"{label('report.' + kind, lang or self.lang)} {order.index(key) + 1}"
 
     def t(self, key: str, **values) -> str:
         return label(f"report.{key}", self.lang, **values)
 
+    def kind_t(self, key: str, **values) -> str:
+        """Wording that depends on whether the study is fieldwork or a reproduction."""
+        return label(f"report.kind.{self.ctx.kind}.{key}", self.lang, **values)
+
     def source_of(self, key: str) -> str:
-        """The source line for tables of one kind: the site's own wording, else the generic one."""
-        return self.ctx.note(key) or self.t(key)
+        """The source line for tables of one kind: the site's own wording, else the wording for its kind of study."""
+        return self.ctx.note(key) or self.kind_t(key)
 
     def heading(self, key: str, level: int = 2, lang: str | None = None) -> str:
         return f"<h{level} id='{esc(key)}'>{esc(label('report.sections.' + key, lang or self.lang))}</h{level}>"
@@ -180,33 +150,29 @@ class Report:
     def text(self, section: str, lang: str | None = None) -> str:
         """The site's narrative for ``section`` (in ``lang``, by default the report's), placeholders filled in."""
         lang = lang or self.lang
-        path = self.ctx.data_dir / "text" / lang / f"{section}.md"
-        if not path.is_file():
-            raise DataError([Problem(display_path(path), None, None, message("text_missing", lang))])
-        source = path.read_text("utf-8-sig")
-        facts, problems = self.facts[lang], []
+        facts = self.facts[lang]
+        unknown = []
 
-        def fill(match: re.Match) -> str:
-            key = match.group(1)
+        def fill(key: str) -> str:
             if key.startswith(("table:", "figure:")):
                 kind, name = key.split(":", 1)
                 if name in (self.tables if kind == "table" else self.figures):
-                    order = self.tables if kind == "table" else self.figures
-                    return f"{label('report.' + kind, lang)} {order.index(name) + 1}"
+                    return self.ref(kind, name, lang)
             elif key in facts:
                 return facts[key]
-            line = source[: match.start()].count("\n") + 1
-            problems.append(
-                Problem(
-                    display_path(path), line, key, message("placeholder_unknown", lang, known=", ".join(sorted(facts)))
-                )
-            )
+            unknown.append(key)
             return ""
 
-        filled = _PLACEHOLDER.sub(fill, source)
-        if problems:
-            raise DataError(problems)
-        return f"<div class='narrative' lang='{lang}'>{_MARKDOWN.render(filled)}</div>"
+        try:
+            html = texts.render(self.ctx.data_dir, lang, section, fill, self.lang)
+        except texts.TextProblem as exc:
+            raise DataError([exc.problem]) from None
+        if unknown:
+            path = display_path(texts.path_of(self.ctx.data_dir, lang, section))
+            raise DataError(
+                [Problem(path, None, k, message("placeholder_unknown", self.lang, known="…")) for k in unknown]
+            )
+        return html
 
     def table(
         self,
@@ -234,53 +200,50 @@ class Report:
             record["source"],
         )
 
+    def figures_of(self, section: str, stage: str | None = None) -> str:
+        return "".join(self.figure(k) for k in figures.section_keys(section, stage))
+
     # --- the report, section by section -----------------------------------------------------
     def title(self) -> Fragment:
-        c = self.ctx
+        c, w = self.ctx, site_words(self.ctx)
         lines = [
-            f"<h1>{esc(title_text(c.study, c.kecamatan, self.lang))}</h1>",
-            "<p class='subtitle'>"
-            + esc(
-                self.t(
-                    "subtitle",
-                    kecamatan=c.kecamatan,
-                    kabupaten=c.kabupaten,
-                    provinsi=c.provinsi,
-                    code=c.region_code,
-                    period=c.period,
-                )
-            )
-            + "</p>",
+            f"<h1>{esc(title_text(c.site, self.lang))}</h1>",
+            f"<p class='subtitle'>{esc(self.t('subtitle', **w))}</p>",
         ]
         if c.synthetic:
             lines.append(f"<p class='synthetic'>{esc(self.t('synthetic_banner'))}</p>")
-        lines.append(f"<p class='study'>{esc(c.note('based_on') or self.t('based_on'))} {esc(c.study['citation'])}</p>")
+        lines.append(f"<p class='study'>{esc(c.note('based_on') or self.kind_t('based_on'))} {esc(c.citation())}</p>")
         if c.note("coded_note"):
             lines.append(f"<p class='study'>{esc(c.note('coded_note'))}</p>")
         return Fragment("<header class='title-block'>" + "".join(lines) + "</header>")
 
     def abstracts(self) -> Fragment:
-        """Abstrak (Indonesian) and Abstract (English), in both reports, as in the study."""
-        return Fragment(
-            self.heading("abstrak", lang="id")
-            + self.text("abstract", "id")
-            + self.heading("abstract", lang="en")
-            + self.text("abstract", "en")
-        )
+        """Abstrak (Indonesian) and Abstract (English) as in the study, each in the languages the site has."""
+        parts = []
+        for lang, key in (("id", "abstrak"), ("en", "abstract")):
+            if lang in self.ctx.languages:
+                parts.append(self.heading(key, lang=lang) + self.text("abstract", lang))
+        return Fragment("".join(parts))
 
     def background(self) -> Fragment:
+        """Latar Belakang: the case table and its statistics, who takes part (the process diagram), the aim."""
         return Fragment(
             self.heading("background")
             + self.text("background")
             + self.case_table_block()
+            + self.data_notes()
             + self.text("background_cases")
             + self.case_intervals_block()
             + self.case_comparison_block()
-            + self.figure("trend")
+            + self.case_trend_block()
+            + self.figures_of("background")
+            + self.text("background_process")
+            + self.figures_of("background_process")
+            + self.text("aim")
         )
 
     def theory(self) -> Fragment:
-        return Fragment(self.heading("theory") + self.text("theory") + self.stages_block() + self.figure("process"))
+        return Fragment(self.heading("theory") + self.text("theory") + self.stages_block())
 
     def method(self) -> Fragment:
         return Fragment(
@@ -291,9 +254,7 @@ class Report:
             + self.text("coded_data")
             + self.segments_per_stage_block()
             + (self.agreement_block() if len(self.agreement) else "")
-            + self.figure("stage_counts")
-            + self.figure("actor_stage")
-            + self.figure("triangulation")
+            + self.figures_of("method")
         )
 
     def results(self) -> Fragment:
@@ -319,10 +280,19 @@ class Report:
         head = [self.t("col.year"), self.t("col.cases"), self.t("col.suspects")]
         rows = [[str(y), integer(c, L), integer(s, L)] for y, c, s in zip(t["year"], t["cases"], t["suspects"])]
         rows.append([self.t("col.total"), self.facts[L]["cases_total"], self.facts[L]["suspects_total"]])
-        sources = "; ".join(dict.fromkeys(t["source"]))
-        return self.table(
-            "cases", head, rows, self.t("tables.cases", kecamatan=self.ctx.kecamatan, period=self.ctx.period), sources
-        )
+        source = self.ctx.note("cases_source") or "; ".join(dict.fromkeys(t["source"]))
+        title = self.t("tables.cases", region=site_words(self.ctx)["region"], period=self.ctx.period)
+        return self.table("cases", head, rows, title, source)
+
+    def data_notes(self) -> str:
+        """Notes on the case table that a reader should know (e.g. fewer suspects than cases in a year)."""
+        L = self.lang
+        notes = [
+            self.t("note_suspects_fewer", year=int(r.year), cases=integer(r.cases, L), suspects=integer(r.suspects, L))
+            for r in self.case_table.itertuples()
+            if r.suspects < r.cases
+        ]
+        return "".join(f"<p class='data-note'>{esc(n)}</p>" for n in notes)
 
     def case_intervals_block(self) -> str:
         L = self.lang
@@ -361,11 +331,8 @@ class Report:
         ]
         rows = []
         for c in self.comparisons:
-            needed = self.t(
-                "needed_cell",
-                low=integer(c.needed_at_most, L) if c.needed_at_most is not None else "–",
-                high=integer(c.needed_at_least, L),
-            )
+            low = integer(c.needed_at_most, L) if c.needed_at_most is not None else "–"
+            needed = self.t("needed_cell", low=low, high=integer(c.needed_at_least, L))
             rows.append(
                 [
                     self.t(f"col.{c.measure}"),
@@ -380,6 +347,34 @@ class Report:
             )
         return self.table("case_comparison", head, rows, self.t("tables.case_comparison"), self.t("stats_source"))
 
+    def case_trend_block(self) -> str:
+        """With three or more years: the exact conditional test for a trend over all of them."""
+        if not self.trends:
+            return ""
+        L = self.lang
+        head = [
+            self.t("col.measure"),
+            self.t("col.years"),
+            self.t("col.total"),
+            self.t("col.trend_rr"),
+            self.t("col.ci95"),
+            "p",
+        ]
+        rows = [
+            [
+                self.t(f"col.{tr.measure}"),
+                f"{tr.years[0]}–{tr.years[-1]}",
+                integer(tr.total, L),
+                number(tr.rate_ratio, L),
+                interval(tr.ci_low, tr.ci_high, L),
+                p_value(tr.p_value, L),
+            ]
+            for tr in self.trends
+        ]
+        return f"<p>{esc(self.t('trend_intro', n=len(self.ctx.years)))}</p>" + self.table(
+            "case_trend", head, rows, self.t("tables.case_trend"), self.t("stats_source")
+        )
+
     def stages_block(self) -> str:
         L, book = self.lang, self.coded.codebook
         head = [self.t("col.number"), self.t("col.stage"), self.t("col.definition"), self.t("col.subcodes")]
@@ -387,56 +382,60 @@ class Report:
             [
                 str(i),
                 book.label(s, L),
-                book.codes.at[s, f"definition_{L}"] or "",
+                missing(book.codes.at[s, f"definition_{L}"], L),
                 ", ".join(book.label(c, L) for c in book.subcodes(s)) or "–",
             ]
             for i, s in enumerate(self.stages, 1)
         ]
+        title = self.t("tables.stages", n=integer(len(self.stages), L))
         return self.table(
-            "stages",
-            head,
-            rows,
-            self.t("tables.stages"),
-            self.t("codebook_source"),
-            numeric_from=99,
-            widths=[6, 20, 44, 30],
+            "stages", head, rows, title, self.t("codebook_source"), numeric_from=99, widths=[7, 22, 43, 28]
         )
 
     def informants_block(self) -> str:
         L = self.lang
         head = [self.t("col.informant"), self.t("col.role"), self.t("col.role_status"), self.t("col.basis")]
         rows = [
-            [r["informant_id"], r[f"role_{L}"] or "–", self.t("role_status." + r["role_status"]), r[f"basis_{L}"] or ""]
+            [
+                r["informant_id"],
+                missing(r[f"role_{L}"], L),
+                self.kind_t("role_status." + r["role_status"]),
+                missing(r[f"basis_{L}"], L),
+            ]
             for _, r in self.coded.informants.iterrows()
         ]
+        title = self.t("tables.informants", n=integer(len(rows), L))
         return self.table(
             "informants",
             head,
             rows,
-            self.t("tables.informants"),
+            title,
             self.source_of("informants_source"),
             numeric_from=99,
-            widths=[10, 16, 18, 56],
+            widths=[13, 17, 20, 50],
         )
 
     def segments_per_stage_block(self) -> str:
         L = self.lang
         table = coding.segments_per_stage(self.coded, L)
-        head = [self.t("col.stage"), self.t("col.segments"), self.t("col.share"), self.t("col.findings")]
-        rows = [
-            [r.label, integer(r.segments, L), percent(r.share, L, 0, sign=False), integer(r.findings, L)]
-            for r in table.itertuples()
+        head = [
+            self.t("col.stage"),
+            self.t("col.findings"),
+            self.t("col.conclusions"),
+            self.t("col.theory"),
+            self.t("col.documents"),
+            self.t("col.segments"),
         ]
-        rows.append(
-            [
-                self.t("col.total"),
-                integer(table["segments"].sum(), L),
-                percent(1.0, L, 0, sign=False),
-                integer(table["findings"].sum(), L),
-            ]
-        )
+        cols = ["finding", "conclusion", "theory", "documents", "segments"]
+        rows = [[r["label"]] + [integer(r[c], L) for c in cols] for _, r in table.iterrows()]
+        rows.append([self.t("col.total")] + [integer(table[c].sum(), L) for c in cols])
         return self.table(
-            "segments_per_stage", head, rows, self.t("tables.segments_per_stage"), self.source_of("coding_source")
+            "segments_per_stage",
+            head,
+            rows,
+            self.t("tables.segments_per_stage"),
+            self.source_of("coding_source"),
+            widths=[30, 14, 14, 14, 14, 14],
         )
 
     def agreement_block(self) -> str:
@@ -454,28 +453,42 @@ class Report:
             ]
             for r in self.agreement.itertuples()
         ]
-        return (
-            f"<p>{esc(self.t('agreement_intro', coders=integer(int(self.agreement['coders'].iloc[0]), L)))}</p>"
-            + self.table("agreement", head, rows, self.t("tables.agreement"), self.t("agreement_source"))
+        intro = self.t("agreement_intro", coders=integer(int(self.agreement["coders"].iloc[0]), L))
+        return f"<p>{esc(intro)}</p>" + self.table(
+            "agreement",
+            head,
+            rows,
+            self.t("tables.agreement"),
+            self.t("agreement_source"),
+            widths=[34, 14, 12, 10, 10, 20],
         )
 
+    def stage_summary(self, stage: str, kinds) -> str:
+        """One sentence: what the coded data hold for this stage, zero counts left out."""
+        L = self.lang
+        parts = [
+            self.t(f"stage_parts.{k}", n=integer(kinds.get(k, 0), L))
+            if L == "id"
+            else self.t(f"stage_parts.{k}_{'one' if kinds.get(k, 0) == 1 else 'other'}", n=integer(kinds.get(k, 0), L))
+            for k in ("finding", "conclusion", "theory", "documentation")
+            if kinds.get(k, 0)
+        ]
+        refs = self.ref("table", f"findings_{stage}")
+        if not parts:
+            return self.t("stage_summary_none", table=refs)
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {self.t('and')} " + parts[-1]
+        return self.t("stage_summary", parts=listed, table=refs)
+
     def stage_section(self, stage: str) -> str:
-        """One stage: heading, a sentence of counts, the site's text if any, findings table, figure."""
+        """One stage: heading, a sentence of counts, the site's text if any, findings table, documentation, figure."""
         L, book = self.lang, self.coded.codebook
         name = book.label(stage, L)
         table = coding.findings(self.coded, stage, L)
-        kinds = table["statement"].value_counts()
-        summary = self.t(
-            "stage_summary",
-            findings=integer(kinds.get("finding", 0), L),
-            conclusions=integer(kinds.get("conclusion", 0), L),
-            framing=integer(kinds.get("framing", 0), L),
-            documents=integer(kinds.get("documentation", 0), L),
-            table=self.ref("table", "findings_" + stage),
-            figure=self.ref("figure", "stage_" + stage),
-        )
-        parts = [f"<h3 id='stage-{esc(stage)}'>{esc(name)}</h3>", f"<p>{esc(summary)}</p>"]
-        if (self.ctx.data_dir / "text" / L / f"stage_{stage}.md").is_file():
+        parts = [
+            f"<h3 id='stage-{esc(stage)}'>{esc(name)}</h3>",
+            f"<p>{esc(self.stage_summary(stage, table['statement'].value_counts()))}</p>",
+        ]
+        if texts.exists(self.ctx.data_dir, L, f"stage_{stage}"):
             parts.append(self.text(f"stage_{stage}"))
         head = [
             self.t("col.segment"),
@@ -485,7 +498,13 @@ class Report:
             self.t("col.informant"),
         ]
         rows = [
-            [f"{r.segment} ({self.t('kinds.' + r.statement)})", r.text, r.codes, r.locator, r.informant]
+            [
+                f"{r.segment} ({self.t('kinds.' + r.statement)})",
+                missing(r.text, L),
+                r.codes or "–",
+                missing(r.locator, L),
+                self.informant_label(r.informant),
+            ]
             for r in table.itertuples()
         ]
         parts.append(
@@ -493,14 +512,40 @@ class Report:
                 f"findings_{stage}",
                 head,
                 rows,
-                self.t("tables.findings", stage=name),
+                self.t("tables.findings", stage=name.lower()),
                 self.source_of("coding_source"),
                 numeric_from=99,
-                widths=[14, 34, 20, 16, 16],
+                widths=[15, 37, 20, 15, 13],
             )
         )
-        parts.append(self.figure(f"stage_{stage}"))
+        parts += [self.document_figure(d) for _, d in self.coded.documents.iterrows() if d["stage"] == stage]
+        parts.append(self.figures_of("stage", stage))
         return "".join(parts)
+
+    def informant_label(self, informant: str) -> str:
+        if informant == coding.UNATTRIBUTED:
+            return self.t("unattributed")
+        return "–" if informant == "–" else missing(informant, self.lang)
+
+    def document_figure(self, doc) -> str:
+        """A documentation item as a figure: its image if the site has it, else a placeholder saying it is not
+        reproduced, with the source's caption and source either way."""
+        L = self.lang
+        key = f"document_{doc['document_id']}"
+        title = missing(doc.get(f"title_{L}") or doc.get("title_id"), L)
+        where = f" ({self.t('in_source', figure=doc['figure'])})" if isinstance(doc.get("figure"), str) else ""
+        caption = f"{title}{where}"
+        image = doc.get("image")
+        if isinstance(image, str) and image:
+            try:
+                data = read_bytes(self.ctx.data_dir / image, self.ctx.data_dir, texts.MAX_IMAGE_BYTES)
+            except Refused as exc:
+                raise DataError([exc.problem(L)]) from None
+            kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+            uri = f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
+            return figure_html(key, self.ref("figure", key), None, caption, caption, L, doc["source"], uri=uri)
+        note = self.kind_t("document_not_reproduced")
+        return placeholder_figure_html(key, self.ref("figure", key), caption, note, L, doc["source"])
 
     def appendix_claims(self) -> str:
         head = [
@@ -511,19 +556,23 @@ class Report:
             self.t("col.verdict"),
         ]
         rows = [
-            [c.claim_id, c.claim, c.locator, c.evidence, self.t("claims.verdicts." + c.verdict)] for c in self.claims
+            [c.claim_id, c.claim, c.locator, c.evidence, f"{self.t('claims.verdicts.' + c.verdict)}: {c.reason}"]
+            for c in self.claims
         ]
+        verdicts = "; ".join(
+            f"{self.t('claims.verdicts.' + v)} ({self.t('claims.meaning.' + v)})" for v in claim_checks.VERDICTS
+        )
         return (
             self.heading("appendix_claims")
-            + f"<p>{esc(self.t('claims_intro'))}</p>"
+            + f"<p>{esc(self.kind_t('claims_intro'))} {esc(verdicts)}.</p>"
             + self.table(
                 "claims",
                 head,
                 rows,
-                self.t("tables.claims"),
+                self.t("tables.claims", n=integer(len(rows), self.lang)),
                 self.t("claims_source"),
                 numeric_from=99,
-                widths=[6, 28, 16, 36, 14],
+                widths=[6, 24, 14, 26, 30],
             )
         )
 
@@ -537,7 +586,6 @@ class Report:
             self.t("col.definition"),
             self.t("col.segments"),
         ]
-
         frequencies = coding.code_frequencies(self.coded, L)
         used = dict(zip(frequencies["code"], frequencies["segments"]))
         rows = [
@@ -546,19 +594,14 @@ class Report:
                 family_label(r["family"], L),
                 r["parent"] if isinstance(r["parent"], str) else "–",
                 r[f"label_{L}"],
-                r[f"definition_{L}"] if isinstance(r[f"definition_{L}"], str) else "",
+                missing(r[f"definition_{L}"], L),
                 integer(used.get(code, 0), L),
             ]
             for code, r in book.codes.iterrows()
         ]
+        title = self.t("tables.codebook", n=integer(len(rows), L))
         return self.heading("appendix_codebook") + self.table(
-            "codebook",
-            head,
-            rows,
-            self.t("tables.codebook"),
-            self.t("codebook_source"),
-            numeric_from=5,
-            widths=[20, 10, 16, 17, 27, 10],
+            "codebook", head, rows, title, self.t("codebook_source"), numeric_from=5, widths=[21, 11, 17, 17, 24, 10]
         )
 
     def appendix_provenance(self, provenance: dict | None) -> str:
@@ -569,10 +612,7 @@ class Report:
         if provenance.get("dirty"):
             commit += " " + self.t("dirty")
         parts.append(f"<p>{esc(self.t('provenance_intro', commit=commit, python=provenance.get('python', '–')))}</p>")
-        params = [
-            [key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)]
-            for key, value in sorted(provenance.get("parameters", {}).items())
-        ]
+        params = [[key, value] for key, value in flatten(provenance.get("parameters", {}), self.lang)]
         parts.append(
             self.table(
                 "parameters",
@@ -581,7 +621,7 @@ class Report:
                 self.t("tables.parameters"),
                 self.t("provenance_source"),
                 numeric_from=99,
-                widths=[22, 78],
+                widths=[30, 70],
             )
         )
         inputs = [[name, digest] for name, digest in sorted(provenance.get("inputs", {}).items())]
@@ -593,7 +633,7 @@ class Report:
                 self.t("tables.inputs"),
                 self.t("provenance_source"),
                 numeric_from=99,
-                widths=[42, 58],
+                widths=[40, 60],
             )
         )
         versions = [[name, version] for name, version in sorted(provenance.get("versions", {}).items())]
@@ -611,48 +651,76 @@ class Report:
         return "".join(parts)
 
 
+def flatten(value, lang: str, prefix: str = "") -> list[tuple[str, str]]:
+    """site.yaml's parameters as (key path, value in words) rows: nested keys joined by dots, lists by commas."""
+    if isinstance(value, dict):
+        return [row for k, v in sorted(value.items()) for row in flatten(v, lang, f"{prefix}.{k}" if prefix else k)]
+    if isinstance(value, list):
+        return [(prefix, ", ".join(str(v) for v in value) or "–")]
+    if isinstance(value, bool):
+        return [(prefix, label("report.yes" if value else "report.no", lang))]
+    return [(prefix, missing(value, lang))]
+
+
+CODING_FACTS = (
+    "segments_total",
+    "findings_total",
+    "conclusions_total",
+    "theory_total",
+    "documents_total",
+    "stages_total",
+    "stages_with_findings",
+    "informants_total",
+    "unattributed_total",
+    "codes_total",
+    "diagram_actors_total",
+    "diagram_actors_unnamed",
+    "actors_without_segments",
+    "segments_unmapped",
+)
+
+
 def coding_facts(data: coding.CodedData, lang: str) -> dict[str, str]:
-    """Counts from the coded data that the narrative may cite."""
+    """Counts from the coded data that the narrative may cite (each stands in a table or figure)."""
     seg, book = data.segments, data.codebook
     unnamed = coding.unnamed_diagram_actors(data)
     with_findings = sum(1 for s in book.stages if ((seg["stage"] == s) & (seg["statement"] == "finding")).any())
-    return {
-        "segments_total": integer(len(seg), lang),
-        "findings_total": integer(int((seg["statement"] == "finding").sum()), lang),
-        "conclusions_total": integer(int((seg["statement"] == "conclusion").sum()), lang),
-        "framing_total": integer(int((seg["statement"] == "framing").sum()), lang),
-        "documents_total": integer(len(data.documents), lang),
-        "stages_total": integer(len(book.stages), lang),
-        "stages_with_findings": integer(with_findings, lang),
-        "informants_total": integer(len(data.informants), lang),
-        "unattributed_total": integer(int((seg["informant"] == coding.UNATTRIBUTED).sum()), lang),
-        "codes_total": integer(len(book.codes), lang),
-        "diagram_actors_total": integer(len(book.diagram_actors()), lang),
-        "diagram_actors_unnamed": integer(len(unnamed), lang),
-        "actors_without_segments": ", ".join(book.label(a, lang) for a in unnamed) or "–",
-    }
-
-
-def case_facts(ctx: SiteContext, table, summary, lang: str) -> dict[str, str]:
-    """Every case-table number the narrative may cite, formatted in ``lang``."""
-    L = lang
     facts = {
-        "kecamatan": ctx.kecamatan,
-        "kabupaten": ctx.kabupaten,
-        "provinsi": ctx.provinsi,
-        "region_code": ctx.region_code,
-        "period": ctx.period,
-        "year_first": str(ctx.years[0]),
-        "year_last": str(ctx.years[-1]),
+        "segments_total": len(seg[seg["stage"].isin(book.stages)]),
+        "findings_total": int(((seg["statement"] == "finding") & seg["stage"].isin(book.stages)).sum()),
+        "conclusions_total": int(((seg["statement"] == "conclusion") & seg["stage"].isin(book.stages)).sum()),
+        "theory_total": int(((seg["statement"] == "theory") & seg["stage"].isin(book.stages)).sum()),
+        "documents_total": len(data.documents),
+        "stages_total": len(book.stages),
+        "stages_with_findings": with_findings,
+        "informants_total": len(data.informants),
+        "unattributed_total": int((seg["informant"] == coding.UNATTRIBUTED).sum()),
+        "codes_total": len(book.codes),
+        "diagram_actors_total": len(book.diagram_actors()),
+        "diagram_actors_unnamed": len(unnamed),
+        "segments_unmapped": int((~seg["stage"].isin(book.stages)).sum()),
     }
+    out = {k: integer(v, lang) for k, v in facts.items()}
+    out["actors_without_segments"] = ", ".join(book.label(a, lang) for a in unnamed) or "–"
+    return out
+
+
+def case_facts(ctx: SiteContext, table, summary, trends, lang: str) -> dict[str, str]:
+    """Every case-table number the narrative may cite, formatted in ``lang``; each stands in a table.
+
+    Year-on-year comparisons are named by their years (``cases_rate_ratio_2021_2022``); with exactly
+    two years the one comparison also has the short names (``cases_rate_ratio``). With three or more
+    years the trend over all years is ``cases_trend_rr``, ``cases_trend_ci``, ``cases_trend_p``."""
+    L = lang
+    facts = {}
     tot = case_stats.totals(table)
     published = ctx.study.get("published_totals") or {}
     for m in case_stats.MEASURES:
         facts[f"{m}_total"] = integer(tot[m], L)
         if m in published:
             facts[f"{m}_total_published"] = integer(published[m], L)
-    if all(m in published for m in case_stats.MEASURES):
-        same = all(published[m] == tot[m] for m in case_stats.MEASURES)
+    if published:
+        same = all(published[m] == tot[m] for m in published)
         facts["totals_check"] = label("report.total_matches" if same else "report.total_differs", L)
     for _, r in summary.iterrows():
         y = int(r["year"])
@@ -660,13 +728,23 @@ def case_facts(ctx: SiteContext, table, summary, lang: str) -> dict[str, str]:
             facts[f"{m}_{y}"] = integer(r[m], L)
             facts[f"{m}_{y}_ci"] = interval(r[f"{m}_low"], r[f"{m}_high"], L)
         facts[f"suspects_per_case_{y}"] = number(r["suspects_per_case"], L)
-    for m in case_stats.MEASURES:
-        c = case_stats.compare(table, m)  # first year against last
-        facts[f"{m}_change"] = signed(c.change, L)
-        facts[f"{m}_change_pct"] = percent(c.relative_change, L) if c.count_from else "–"
-        facts[f"{m}_rate_ratio"] = number(c.rate_ratio, L)
-        facts[f"{m}_rate_ratio_ci"] = interval(c.ci_low, c.ci_high, L)
-        facts[f"{m}_p"] = p_value(c.p_value, L)
-        facts[f"{m}_needed_at_most"] = integer(c.needed_at_most, L) if c.needed_at_most is not None else "–"
-        facts[f"{m}_needed_at_least"] = integer(c.needed_at_least, L)
+    for c in case_stats.compare_years(table):
+        m, pair = c.measure, f"{c.year_from}_{c.year_to}"
+        values = {
+            "change": signed(c.change, L),
+            "change_pct": percent(c.relative_change, L) if c.count_from else "–",
+            "rate_ratio": number(c.rate_ratio, L),
+            "rate_ratio_ci": interval(c.ci_low, c.ci_high, L),
+            "p": p_value(c.p_value, L),
+            "needed_at_most": integer(c.needed_at_most, L) if c.needed_at_most is not None else "–",
+            "needed_at_least": integer(c.needed_at_least, L),
+        }
+        for name, value in values.items():
+            facts[f"{m}_{name}_{pair}"] = value
+            if len(table) == 2:
+                facts[f"{m}_{name}"] = value
+    for tr in trends:
+        facts[f"{tr.measure}_trend_rr"] = number(tr.rate_ratio, L)
+        facts[f"{tr.measure}_trend_ci"] = interval(tr.ci_low, tr.ci_high, L)
+        facts[f"{tr.measure}_trend_p"] = p_value(tr.p_value, L)
     return facts

@@ -57,8 +57,20 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
         raise UsageError(f"'{kecamatan}' is ambiguous: {', '.join(d.path + ' (' + d.code + ')' for d, _ in found)}")
     district, regency = found[0]
     province = wilayah.get_wilayah(regency.code.split(".")[0])
-    kab = regency.name[len("Kabupaten ") :] if regency.name.startswith("Kabupaten ") else regency.name
-    return {"kecamatan": district.name, "kabupaten": kab, "provinsi": province.name, "region_code": district.code}
+    kind = "kota" if regency.type == "kota" or regency.name.startswith("Kota ") else "kabupaten"
+    prefix = "Kota " if kind == "kota" else "Kabupaten "
+    kab = regency.name[len(prefix) :] if regency.name.startswith(prefix) else regency.name
+    villages = sorted(
+        {v.type for v in wilayah.list_wilayah(district.code)} & {"kelurahan", "desa"}, key=["kelurahan", "desa"].index
+    )
+    return {
+        "kecamatan": district.name,
+        "kabupaten": kab,
+        "kabupaten_kind": kind,
+        "provinsi": province.name,
+        "region_code": district.code,
+        "village_kinds": villages or ["desa"],
+    }
 
 
 def template_rows(table: str, years: list[int]) -> list[list[str]]:
@@ -126,6 +138,38 @@ def data_dictionary() -> str:
     return "\n".join(lines)
 
 
+def site_yaml_reference() -> str:
+    """docs/site_yaml.md: every key of site.yaml from the site schema, in Indonesian and English."""
+    from .sites import site_schema
+
+    lines = [
+        "# site.yaml: setiap kunci / every key",
+        "",
+        "Dibuat dari skema `src/collabgov/schemas/site.schema.json` (`make templates`); skema itu juga yang dipakai",
+        "`make validate` untuk memeriksa site.yaml. Kunci lain ditolak. Generated from the site schema, which",
+        "`make validate` checks site.yaml against; any other key is refused.",
+        "",
+        "| kunci / key | wajib / required | yang diharapkan | keterangan | what it is |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+
+    def walk(node, path, required):
+        for key, child in node.get("properties", {}).items():
+            name = f"{path}.{key}" if path else key
+            if key in ("id", "en") and path.count(".") >= 2:
+                continue
+            mark = "ya / yes" if key in required else "tidak / no"
+            lines.append(
+                f"| `{name}` | {mark} | {child.get('x-expected-id', '')} | "
+                f"{child.get('x-description-id', '')} | {child.get('description', '')} |"
+            )
+            walk(child, name, set(child.get("required", [])))
+
+    schema = site_schema()
+    walk(schema, "", set(schema.get("required", [])))
+    return "\n".join(lines)
+
+
 def write_templates(folder: Path) -> None:
     """The project's ``templates/`` folder: every table as CSV and XLSX, plus the data dictionary."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,6 +178,7 @@ def write_templates(folder: Path) -> None:
         for suffix in (".csv", ".xlsx"):
             write_table(folder / f"{table}{suffix}", rows)
     (folder / "DATA_DICTIONARY.md").write_text(data_dictionary() + "\n", "utf-8")
+    (folder.parent / "docs" / "site_yaml.md").write_text(site_yaml_reference() + "\n", "utf-8")
 
 
 def new_site(
@@ -156,8 +201,10 @@ def new_site(
         region = {
             "kecamatan": kecamatan,
             "kabupaten": kabupaten,
+            "kabupaten_kind": "kabupaten",
             "provinsi": "Contoh (sintetis)",
             "region_code": "00.00.00",
+            "village_kinds": ["desa"],
         }
     else:
         region = lookup_region(kecamatan, kabupaten)
@@ -168,10 +215,10 @@ def new_site(
         "default_language": "id",
         "languages": ["id", "en"],
         "study": {
+            "kind": "fieldwork",
             "title": "[TULIS: judul penelitian]",
             "year": this_year,
             "citation": "[TULIS: penulis (tahun). Judul. Lembaga.]",
-            "informants": 0,
         },
     }
     if synthetic:

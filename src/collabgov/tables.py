@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
-import zipfile
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .errors import DataError, Problem, display_path
 from .i18n import message
+from .inputs import Refused, read_bytes, record
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")
 MAX_TABLE_BYTES = 50 * 1024 * 1024  # larger inputs are refused rather than read into memory
@@ -40,7 +41,9 @@ class RawTable:
 
 def find_table(folder: Path, name: str, lang: str = "en") -> Path | None:
     """The file holding table ``name`` in ``folder`` (``name.csv`` or ``name.xlsx``, ...); two of them is an error."""
-    found = [folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+    record(Path(folder) / f"{name}.*", folder, "glob")
+    # lexists: a link is found here and refused, by name, when it is read
+    found = [folder / f"{name}{suffix}" for suffix in TABLE_SUFFIXES if os.path.lexists(folder / f"{name}{suffix}")]
     if len(found) > 1:
         raise DataError(
             [Problem(display_path(found[1]), None, None, message("both_files", lang, a=found[0].name, b=found[1].name))]
@@ -57,15 +60,37 @@ def remove_other_formats(folder: Path, name: str, keep: str) -> None:
             other.unlink()
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+def _decode(data: bytes) -> str | None:
+    """Text of a delimited file as spreadsheets write it, or None when it is not text at all."""
     try:
-        return data.decode("utf-8")
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8")
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("cp1252")
     except UnicodeDecodeError:
-        return data.decode("cp1252")
+        return None
+
+
+# A text cell that starts with one of these is taken for a formula by spreadsheet programs. The
+# project writes such cells to CSV with a leading apostrophe (as spreadsheets do themselves) and
+# removes it again when it reads a CSV; in XLSX it writes them as text cells, which are never formulas.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(text: str) -> str:
+    """``=x`` -> ``'=x``; a text that already starts with an apostrophe before such a sign gets one more,
+    so that ``unescape_formula`` gives back exactly what was written."""
+    if text.startswith(FORMULA_START) or (text.startswith("'") and escape_formula(text[1:]) != text[1:]):
+        return "'" + text
+    return text
+
+
+def unescape_formula(text: str) -> str:
+    return text[1:] if text.startswith("'") and escape_formula(text[1:]) != text[1:] else text
 
 
 def _cell_text(value) -> str:
@@ -76,44 +101,49 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(path: Path, lang: str) -> list[list[str]]:
+def _read_xlsx(data: bytes, path: Path, lang: str) -> list[list[str]]:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise DataError(
-            [Problem(display_path(path), None, None, message("xlsx_unreadable", lang, detail=type(exc).__name__))]
-        ) from None
-    try:
-        ws = wb.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            return [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        finally:
+            wb.close()
+    except Exception as exc:  # a damaged workbook can fail anywhere inside openpyxl, zipfile or the XML parser
+        problem = Problem(display_path(path), None, None, message("xlsx_unreadable", lang, detail=type(exc).__name__))
+        raise DataError([problem]) from None
 
 
-def _read_delimited(path: Path, lang: str) -> list[list[str]]:
-    text = _decode(path.read_bytes())
-    if "\x00" in text:
+def _read_delimited(data: bytes, path: Path, lang: str) -> list[list[str]]:
+    text = _decode(data)
+    if text is None or "\x00" in text:
         raise DataError([Problem(display_path(path), None, None, message("binary_file", lang))])
     # The separator is the one that splits the header row into the most columns (a spreadsheet's
     # "CSV" may use ',', ';' or a tab); csv.Sniffer guesses from the data rows and is easily fooled.
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=lambda d: (len(next(csv.reader([first], delimiter=d), [])), d == ","))
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise DataError(
+            [Problem(display_path(path), None, None, message("csv_unreadable", lang, detail=exc))]
+        ) from None
+    return [[unescape_formula(c.strip()) for c in row] for row in rows]
 
 
-def read_table(path: Path, lang: str = "en") -> RawTable:
-    """Read a CSV/TSV/XLSX file into text cells; blank rows and blank trailing columns are dropped."""
+def read_table(path: Path, lang: str = "en", within: Path | None = None) -> RawTable:
+    """Read a CSV/TSV/XLSX file into text cells; blank rows and blank trailing columns are dropped.
+
+    ``within`` is the site folder the file must lie in (None for a file named on the command line)."""
     path = Path(path)
     shown = display_path(path)
-    if not path.is_file():
-        raise DataError([Problem(shown, None, None, message("file_missing", lang))])
-    if path.stat().st_size > MAX_TABLE_BYTES:
-        raise DataError(
-            [Problem(shown, None, None, message("file_too_large", lang, limit=MAX_TABLE_BYTES // (1024 * 1024)))]
-        )
-    grid = _read_xlsx(path, lang) if path.suffix.lower() == ".xlsx" else _read_delimited(path, lang)
+    try:
+        data = read_bytes(path, within, MAX_TABLE_BYTES)
+    except Refused as exc:
+        raise DataError([exc.problem(lang)]) from None
+    grid = _read_xlsx(data, path, lang) if path.suffix.lower() == ".xlsx" else _read_delimited(data, path, lang)
     numbered = [(i + 1, row) for i, row in enumerate(grid) if any(c for c in row)]
     if not numbered:
         raise DataError([Problem(shown, None, None, message("empty_file", lang))])
@@ -142,6 +172,8 @@ def _normalise_number(cell: str) -> str:
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$|^\d{1,3}(,\d{3})+$")
+# a whole number typed with a zero fraction: 12,0 or 12.0 (and 1.234,0 / 1,234.0 with thousands)
+_ZERO_FRACTION = re.compile(r"^([+-]?\d+|\d{1,3}(\.\d{3})+|\d{1,3}(,\d{3})+)[.,]0+$")
 _BOOLEAN = {"true": True, "false": False, "yes": True, "no": False, "ya": True, "tidak": False, "1": True, "0": False}
 
 
@@ -152,6 +184,8 @@ def parse_cell(cell: str, kind: str):
     if kind == "integer":
         if _THOUSANDS.match(cell):  # 1.596 or 1,596 as a spreadsheet may show a whole number
             cell = re.sub(r"[.,]", "", cell)
+        elif zero := _ZERO_FRACTION.match(cell):
+            cell = re.sub(r"[.,]", "", zero.group(1))
         if not _INTEGER.match(cell):
             raise ValueError(cell)
         return int(cell)
@@ -232,7 +266,7 @@ def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[di
                         shown,
                         n,
                         f["name"],
-                        message("type_error", lang, expected=message(f"type_{f['type']}", lang), found=cell),
+                        message("type_error", lang, expected=message(f"type_{f['type']}", lang), found=shorten(cell)),
                     )
                 )
                 value = None
@@ -282,6 +316,8 @@ def _explain(failures, fields, raw, typed, shown, lang) -> list[Problem]:
         index = int(index)
         n, c = raw.row_numbers[index], by_name[column].get("constraints", {})
         found = typed[column][index]
+        if isinstance(found, str):
+            found = shorten(found)
         if check == "field_uniqueness":
             first = typed[column].index(found)
             if first != index:
@@ -312,4 +348,66 @@ def load_table(folder: Path, name: str, lang: str = "en", required: bool = True)
         if not required:
             return None
         raise DataError([Problem(display_path(folder / f"{name}.csv"), None, None, message("file_missing", lang))])
-    return validate_table(read_table(path, lang), name, lang)
+    return validate_table(read_table(path, lang, within=folder), name, lang)
+
+
+def shorten(text, width: int = 60) -> str:
+    """A cell as a message quotes it: at most ``width`` characters, on one line."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cell_text(value) -> str:
+    """A typed value as a table cell: empty for missing, ``true``/``false``, whole floats without ``.0``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def write_table(path: Path, columns: list[str], rows: list[list] | list[dict]) -> Path:
+    """Write one table as CSV or XLSX (by ``path``'s suffix) through a temporary file, so that a failed
+    write leaves the earlier file whole. Text is written so that no spreadsheet takes it for a formula."""
+    path = Path(path)
+    cells = [[cell_text(r.get(c) if isinstance(r, dict) else r[i]) for i, c in enumerate(columns)] for r in rows]
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if path.suffix.lower() == ".xlsx":
+            _write_xlsx(tmp, path.stem, columns, cells)
+        else:
+            delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+                writer.writerow(columns)
+                writer.writerows([[escape_formula(c) for c in row] for row in cells])
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _write_xlsx(path: Path, title: str, columns: list[str], cells: list[list[str]]) -> None:
+    import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title[:31]
+    for r, row in enumerate([columns, *cells], start=1):
+        for c, text in enumerate(row, start=1):
+            if text == "":
+                continue
+            cell = ws.cell(row=r, column=c)
+            if r > 1 and re.fullmatch(r"-?\d{1,15}", text):
+                cell.value = int(text)
+            else:
+                cell.value = text
+                cell.data_type = "s"  # text, never a formula, whatever it starts with
+    stamp = datetime.datetime(2000, 1, 1)  # fixed, so that the same table gives the same bytes
+    wb.properties.created = wb.properties.modified = stamp
+    wb.save(path)

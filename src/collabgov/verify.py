@@ -11,11 +11,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .build import build
 from .errors import UsageError
+from .i18n import message
 from .provenance import sha256
+from .sites import load_site
 
 
-def compare(manifest: dict, figures: Path, reports: Path) -> list[str]:
+def differing_files(manifest: dict, figures: Path, reports: Path) -> list[str]:
     """Names of the files that are missing or whose SHA-256 is not the manifest's."""
     differ = []
     for fig in manifest["figures"]:
@@ -31,27 +34,24 @@ def compare(manifest: dict, figures: Path, reports: Path) -> list[str]:
 
 
 def verify(root: Path, slug: str) -> int:
-    from .build import build
-    from .sites import site_folder
-
-    site_folder(root, slug)
+    lang = load_site(root, slug).lang
     manifest_path = root / "figures" / slug / "MANIFEST.json"
     if not manifest_path.is_file():
-        raise UsageError(f"figures/{slug}/MANIFEST.json is missing: build the site first (make SITE={slug})")
+        raise UsageError(message("verify_no_manifest", lang, site=slug))
     manifest = json.loads(manifest_path.read_text("utf-8"))
-    on_disk = compare(manifest, root / "figures" / slug, root / "reports" / slug)
+    on_disk = differing_files(manifest, root / "figures" / slug, root / "reports" / slug)
     for name in on_disk:
-        print(f"differs from MANIFEST.json (on disk): {name}", file=sys.stderr)
+        print(message("verify_differs_disk", lang, file=name), file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix=f"verify-{slug}-") as scratch:
         out = Path(scratch)
-        print(f"rebuilding '{slug}' from scratch in {out} ...", file=sys.stderr)
+        print(message("verify_rebuilding", lang, site=slug, folder=out), file=sys.stderr)
         build(root, slug, out=out, force=True)
-        rebuilt = compare(manifest, out / "figures" / slug, out / "reports" / slug)
+        rebuilt = differing_files(manifest, out / "figures" / slug, out / "reports" / slug)
     for name in rebuilt:
-        print(f"differs from MANIFEST.json (rebuilt): {name}", file=sys.stderr)
+        print(message("verify_differs_rebuilt", lang, file=name), file=sys.stderr)
     total = len(manifest["figures"]) * 2 + len(manifest.get("reports", {}))
     if on_disk or rebuilt:
-        print(f"verify: {len(set(on_disk) | set(rebuilt))} of {total} files differ", file=sys.stderr)
+        print(message("verify_failed", lang, n=len(set(on_disk) | set(rebuilt)), total=total), file=sys.stderr)
         return 1
-    print(f"verify: all {total} figure and report files of '{slug}' match MANIFEST.json, on disk and rebuilt")
+    print(message("verify_ok", lang, total=total, site=slug))
     return 0

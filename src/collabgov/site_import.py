@@ -7,11 +7,12 @@ import tempfile
 from pathlib import Path
 
 from . import qda
+from .coding import load_coded_data
 from .sites import load_site
 from .tables import remove_other_formats
 
 
-def import_into_site(root: Path, slug: str, source: str | Path) -> list[Path]:
+def import_into_site(root: Path, slug: str, source: str | Path, replace: bool = False) -> list[str]:
     site = load_site(root, slug)
     imported = qda.read_any(Path(source), site.lang)
     with tempfile.TemporaryDirectory(dir=root / "data", prefix=f".{slug}.import-") as scratch:
@@ -19,10 +20,8 @@ def import_into_site(root: Path, slug: str, source: str | Path) -> list[Path]:
         shutil.copytree(site.folder, staging)
         tables = qda.site_tables(imported, staging, site.lang)
         written = qda.write_site_tables(staging, tables)
-        from .coding import load_coded_data
-
         load_coded_data(staging, site.lang)  # the imported tables must validate before they replace anything
         for path in written:
             remove_other_formats(site.folder, path.stem, path.suffix)
             shutil.copy2(path, site.folder / path.name)
-    return [site.folder / p.name for p in written]
+    return [f"data/{slug}/{p.name}" for p in written]

@@ -11,9 +11,9 @@ import pandas as pd
 from . import cases as case_stats
 from . import coding, figures
 from .errors import UsageError
-from .i18n import integer, interval, label, percent
-from .report import Fragment, esc, figure_html, table_html
-from .sites import load_site
+from .html_parts import Fragment, esc, figure_html, table_html
+from .i18n import integer, interval, label, message, percent
+from .sites import load_site, user_language
 
 
 def case_panel(sites: list) -> pd.DataFrame:
@@ -176,14 +176,18 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
     """Run the comparison notebook for each language and publish ``reports/compare-<a>-<b>/``."""
     import papermill
 
-    from .build import KERNEL, check_kernel, export_html, log, swap, validate
+    from .build import check_kernel, log
+    from .export import export_html
+    from .publish import replace_folder
+    from .scheduler import KERNEL
+    from .validation import validate_site
 
     if len(slugs) < 2:
-        raise UsageError('compare needs at least two sites, e.g. make compare SITES="pujud sintetis"')
+        raise UsageError(message("compare_two", user_language()))
     sites = [load_site(root, s) for s in slugs]
     for site in sites:
-        validate(site)
-    check_kernel()
+        validate_site(site).raise_if_errors()
+    check_kernel(sites[0].lang)
     name = "compare-" + "-".join(slugs)
     work = root / "build" / f"{name}.tmp"
     if work.exists():
@@ -204,6 +208,6 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
         export_html(executed, work / f"comparison.{lang}.html", lang, label("compare.title", lang))
         log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
     target = root / "reports" / name
-    swap(work, target)
+    replace_folder(work, target)
     log(f"wrote reports/{name}/comparison.id.html and comparison.en.html")
     return target

@@ -1,0 +1,159 @@
+"""Publishing a site's outputs: one build per site at a time, and all or nothing.
+
+A build writes into ``build/<site>.tmp/`` and, when everything worked, publishes two folders,
+``figures/<site>/`` and ``reports/<site>/``. Two folders cannot be renamed at once, so publishing
+keeps a journal (``build/<site>.publish.json``): each old folder is moved aside before the new one
+is moved in, every move is written to the journal first, and a failure half way moves everything
+back. A build that was killed while publishing leaves the journal behind; the next build of the
+site rolls the half-published site back before it does anything else (``repair``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import UsageError
+from .i18n import message
+
+
+@contextmanager
+def site_lock(out: Path, slug: str, lang: str, wait: bool = True):
+    """Hold ``build/<site>.lock`` for the length of a build: a second build of the same site waits for it."""
+    (out / "build").mkdir(parents=True, exist_ok=True)
+    path = out / "build" / f"{slug}.lock"
+    fh = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise UsageError(message("build_running", lang, site=slug)) from None
+            print(message("build_waiting", lang, site=slug), file=sys.stderr, flush=True)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+    finally:
+        fh.close()  # closing releases the lock
+
+
+def targets(out: Path, slug: str) -> list[tuple[str, Path]]:
+    """(name inside the build folder, published folder) for every folder a build publishes."""
+    return [("figures", out / "figures" / slug), ("report", out / "reports" / slug)]
+
+
+def _journal(out: Path, slug: str) -> Path:
+    return out / "build" / f"{slug}.publish.json"
+
+
+def _aside(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def check_writable(out: Path, slug: str, lang: str) -> None:
+    """Fail before building, with one line, when a folder that publishing must change is not writable."""
+    for _, target in targets(out, slug):
+        parent = target.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        for folder in (parent, target) if target.is_dir() else (parent,):
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise UsageError(message("os_read_only_folder", lang, folder=_shown(folder, out)))
+
+
+def publish(work: Path, out: Path, slug: str) -> None:
+    """Move ``work``'s folders into place, all or nothing."""
+    journal = _journal(out, slug)
+    done: list[dict] = []
+
+    def note() -> None:
+        journal.write_text(json.dumps({"moves": done}, indent=1) + "\n")
+
+    note()
+    try:
+        for name, target in targets(out, slug):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            aside = _aside(target)
+            if aside.exists():
+                shutil.rmtree(aside)
+            if target.exists():
+                done.append({"from": str(target), "to": str(aside)})
+                note()
+                os.replace(target, aside)
+            done.append({"from": str(work / name), "to": str(target)})
+            note()
+            os.replace(work / name, target)
+    except BaseException:
+        _roll_back(done)
+        journal.unlink(missing_ok=True)
+        raise
+    journal.unlink()
+    for _, target in targets(out, slug):
+        shutil.rmtree(_aside(target), ignore_errors=True)
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put one folder ``new`` at ``target``; the old folder is moved aside first and removed only afterwards."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    aside = _aside(target)
+    shutil.rmtree(aside, ignore_errors=True)
+    if target.exists():
+        os.replace(target, aside)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if aside.exists() and not target.exists():
+            os.replace(aside, target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _roll_back(moves: list[dict]) -> None:
+    """Undo ``moves`` in reverse order; a move that had not happened yet is skipped."""
+    for move in reversed(moves):
+        src, dst = Path(move["from"]), Path(move["to"])
+        if dst.exists() and not src.exists():
+            os.replace(dst, src)
+
+
+def repair(out: Path, slug: str) -> bool:
+    """Roll back a publish that was cut off (its journal is still there); True if there was one."""
+    journal = _journal(out, slug)
+    if not journal.is_file():
+        return False
+    try:
+        moves = json.loads(journal.read_text())["moves"]
+    except (ValueError, KeyError, TypeError):
+        moves = []
+    _roll_back(moves)
+    journal.unlink()
+    return True
+
+
+def keep_failed(out: Path, slug: str, work: Path) -> Path:
+    """Keep only the executed notebooks of a failed build in ``build/<site>.failed/``; remove the rest."""
+    failed = out / "build" / f"{slug}.failed"
+    shutil.rmtree(failed, ignore_errors=True)
+    executed = work / "report" / "executed"
+    if executed.is_dir():
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(executed, failed)
+    shutil.rmtree(work, ignore_errors=True)
+    return failed
+
+
+def clear_leftovers(out: Path, slug: str) -> None:
+    """Remove what a killed build left: its build folder and folders moved aside."""
+    shutil.rmtree(out / "build" / f"{slug}.tmp", ignore_errors=True)
+    for _, target in targets(out, slug):
+        shutil.rmtree(_aside(target), ignore_errors=True)
+
+
+def _shown(folder: Path, out: Path) -> str:
+    try:
+        return str(folder.relative_to(out)) + "/"
+    except ValueError:
+        return str(folder)

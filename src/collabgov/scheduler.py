@@ -1,0 +1,194 @@
+"""Which notebooks a build must run, and running them in parallel.
+
+A site's build is a handful of steps: one papermill run of one notebook in one language. A step
+is rerun when its fingerprint changed: the package's code and pinned environment, the notebook,
+the steps it waits for, and every site file the step read the last time it ran, as the package's
+loaders recorded it (``inputs.read_bytes`` and ``inputs.glob``). Nothing is declared by hand: a
+notebook that starts reading another table reruns when that table changes.
+
+Steps of one or several sites run ``jobs`` at a time in forked worker processes (each starts a
+kernel for its notebook); a step starts when the steps it waits for are done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import inputs
+
+KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One papermill run of one notebook (in one language), and the steps it waits for."""
+
+    name: str
+    notebook: str
+    lang: str
+    after: tuple[str, ...] = field(default=())
+    exports: bool = False  # True for the report: exported to HTML, PDF and DOCX afterwards
+
+
+def plan(site) -> list[Step]:
+    """The site's notebooks and the order their dependencies allow; independent steps may run at once."""
+    steps = [
+        Step("01_case_table", "01_case_table.ipynb", site.lang),
+        Step("02_stage_findings", "02_stage_findings.ipynb", site.lang),
+    ]
+    analysis = tuple(s.name for s in steps)
+    steps += [Step(f"report.{lang}", "report.ipynb", lang, after=analysis, exports=True) for lang in site.languages]
+    return steps
+
+
+def digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def code_digest(root: Path) -> str:
+    """The package's own files and the pinned environment: a change to either reruns every step."""
+    package = Path(__file__).parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    lock = [p for p in (package.parents[1] / "requirements.lock",) if p.is_file()]
+    return digest(*(f"{p.name}:{inputs.state(p.parent, 'file', p.name)}" for p in files + lock), KERNEL)
+
+
+def fingerprints(steps: list[Step], reads: dict[str, list], folder: Path, root: Path, code: str, extra: str) -> dict:
+    """step name -> fingerprint, with each step's recorded reads (``reads[name]``) as ``folder`` holds them now."""
+    out: dict[str, str] = {}
+    for step in steps:
+        notebook = (root / "notebooks" / step.notebook).read_bytes()
+        seen = [
+            f"{kind}:{name}:{inputs.state(folder, kind, name)}" for kind, name in sorted(map(tuple, reads[step.name]))
+        ]
+        out[step.name] = digest(
+            code, step.lang, notebook, *seen, *(out[a] for a in step.after), extra if step.exports else ""
+        )
+    return out
+
+
+def stale(steps: list[Step], stamps: dict, folder: Path, root: Path, code: str, extra: str) -> list[Step]:
+    """The steps whose fingerprint differs from the one stamped after the last build."""
+    recorded = stamps.get("steps", {})
+    if any(s.name not in recorded for s in steps):
+        return list(steps)
+    reads = {s.name: recorded[s.name]["reads"] for s in steps}
+    now = fingerprints(steps, reads, folder, root, code, extra)
+    return [s for s in steps if recorded[s.name]["fingerprint"] != now[s.name]]
+
+
+def parameters(slug: str, lang: str, work: Path, input_root: Path) -> dict:
+    """What papermill injects: the names of the run, never site text."""
+    return {"site": slug, "lang": lang, "output_dir": str(work), "root": str(input_root)}
+
+
+def reads_file(work: Path, step: Step) -> Path:
+    return work / "reads" / f"{step.name}.txt"
+
+
+def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, env: dict, then=None) -> float:
+    """Execute one step into ``work`` (in a worker process); returns its duration in seconds.
+
+    ``then(step, slug, work, input_root)``, a module-level function, runs afterwards in the same worker
+    (the report's exports)."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    executed = work / "report" / "executed" / f"{step.name}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    record = reads_file(work, step)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("")
+    os.environ.update(env)
+    os.environ[inputs.READS_ENV] = str(record)  # the kernel inherits it and records every site file it reads
+    for attempt in range(3):
+        try:
+            papermill.execute_notebook(
+                str(root / "notebooks" / step.notebook),
+                str(executed),
+                parameters=parameters(slug, step.lang, work, input_root),
+                kernel_name=KERNEL,
+                cwd=str(root / "notebooks"),
+                progress_bar=False,
+                log_output=False,
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
+            )
+            break
+        except PapermillExecutionError:
+            raise  # the notebook itself failed: no retry
+        except (RuntimeError, TimeoutError, ConnectionError):
+            # A kernel that dies while starting (two kernels started at once can pick the same free
+            # port) is started again; a third failure is reported.
+            if attempt == 2:
+                raise
+            time.sleep(0.5 + attempt)
+    if then is not None:
+        then(step, slug, work, input_root)
+    return time.perf_counter() - start
+
+
+@dataclass
+class Job:
+    """One step of one site: ``run_step(step, *args)`` in a worker."""
+
+    key: str  # the site
+    step: Step
+    args: tuple  # slug, root, work, input_root, env, then (picklable: they cross into the worker)
+
+
+def run_all(
+    jobs: list[Job],
+    workers: int,
+    done: Callable[[Job, float], None],
+    failed: Callable[[Job, BaseException], None],
+    started: Callable[[Job], None],
+) -> None:
+    """Run ``jobs`` ``workers`` at a time in forked processes; a job starts when the jobs of its site it waits
+    for are done. A failure stops the other jobs of the same site only."""
+    pending = list(jobs)
+    finished: set[tuple[str, str]] = set()
+    broken: set[str] = set()
+    names = {(j.key, j.step.name) for j in jobs}
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        running: dict = {}
+        try:
+            while pending or running:
+                for job in list(pending):
+                    if job.key in broken:
+                        pending.remove(job)
+                        continue
+                    ready = all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
+                    if ready and len(running) < max(1, workers):
+                        started(job)
+                        running[pool.submit(run_step, job.step, *job.args)] = job
+                        pending.remove(job)
+                if not running:
+                    break
+                complete, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in complete:
+                    job = running.pop(future)
+                    try:
+                        seconds = future.result()
+                    except BaseException as exc:  # keep building the other sites; report this one
+                        broken.add(job.key)
+                        failed(job, exc)
+                        continue
+                    finished.add((job.key, job.step.name))
+                    done(job, seconds)
+        except BaseException:
+            for future in running:
+                future.cancel()
+            raise

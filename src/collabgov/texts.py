@@ -1,0 +1,228 @@
+"""The site's narrative: ``text/<lang>/<section>.md``, Markdown with placeholders for numbers.
+
+A text refers to numbers only through placeholders (``{{ cases_total }}``, ``{{ table:cases }}``),
+looked up, never evaluated. Markdown is rendered with raw HTML switched off. Images may only be
+files inside the site folder (PNG or JPEG), written relative to it (``images/photo.png``), embedded into the page; links may only point to the web
+(``http``, ``https``, ``mailto``) or within the page. ``check`` finds every problem of a text at
+validate time, with its line: unknown placeholders, placeholders left unfilled (``[TULIS: ...]``),
+raw HTML, images or links that lead anywhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from markdown_it import MarkdownIt
+
+from .errors import WARNING, Problem, display_path
+from .i18n import message
+from .inputs import Refused, read_bytes
+
+# The narrative files every site has, in each of its languages (text/<lang>/<name>.md), in report order;
+# a site may add text/<lang>/stage_<code>.md for any stage.
+SECTIONS = [
+    "abstract",
+    "background",
+    "background_cases",
+    "background_process",
+    "aim",
+    "theory",
+    "method",
+    "coded_data",
+    "results",
+    "conclusions",
+    "recommendations",
+    "references",
+]
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
+# what the templates of a new site leave for the student to fill in
+UNFILLED = re.compile(r"\[(?:TULIS|WRITE)\b[^\]]*\]", re.IGNORECASE)
+MAX_TEXT_BYTES = 1024 * 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+_IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg"}
+_LINK_SCHEMES = {"http", "https", "mailto"}
+
+_RENDER = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+# The checking parser sees every link and raw HTML as written (the renderer would drop or escape them).
+_CHECK = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
+_CHECK.validateLink = lambda url: True
+
+
+def path_of(folder: Path, lang: str, section: str) -> Path:
+    return folder / "text" / lang / f"{section}.md"
+
+
+def read(folder: Path, lang: str, section: str, message_lang: str) -> str:
+    """The Markdown source of one text (a missing or refused file is a DataError-ready Problem)."""
+    try:
+        return read_bytes(path_of(folder, lang, section), folder, MAX_TEXT_BYTES).decode("utf-8-sig")
+    except Refused as exc:
+        key = "text_missing" if exc.key == "file_missing" else exc.key
+        raise TextProblem(
+            Problem(display_path(exc.path), None, None, message(key, message_lang, **exc.values))
+        ) from None
+    except UnicodeDecodeError:
+        path = path_of(folder, lang, section)
+        raise TextProblem(Problem(display_path(path), None, None, message("text_encoding", message_lang))) from None
+
+
+class TextProblem(Exception):
+    """A text that cannot be read, as the Problem to report."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+
+
+def exists(folder: Path, lang: str, section: str) -> bool:
+    """Whether an optional text (such as ``stage_<code>.md``) is there; the lookup is recorded as a read."""
+    from .inputs import glob
+
+    return bool(glob(path_of(folder, lang, section).parent, f"{section}.md", folder))
+
+
+def _line(source: str, start_line: int, needle: str) -> int:
+    lines = source.splitlines()
+    for i in range(max(0, start_line), len(lines)):
+        if needle and needle in lines[i]:
+            return i + 1
+    return start_line + 1
+
+
+def _image_target(folder: Path, text_dir: Path, src: str) -> Path | None:
+    """The file an image reference names (relative to the site folder, e.g. ``images/photo.png``), if it
+    is a plain relative path that stays inside the site."""
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc or parts.query or not parts.path or src.startswith(("/", "\\")) or "\\" in src:
+        return None
+    relative = PurePosixPath(unquote(parts.path))
+    if relative.is_absolute() or ".." in relative.parts:
+        return None
+    target = folder / relative
+    try:
+        target.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return None
+    return target
+
+
+def check(
+    folder: Path, lang: str, section: str, known: set[str], message_lang: str, draft: bool = False
+) -> list[Problem]:
+    """Every problem of one text file, each with its line."""
+    try:
+        source = read(folder, lang, section, message_lang)
+    except TextProblem as exc:
+        return [exc.problem]
+    shown = display_path(path_of(folder, lang, section))
+    problems = []
+    for match in PLACEHOLDER.finditer(source):
+        key = match.group(1)
+        if key not in known:
+            line = source[: match.start()].count("\n") + 1
+            problems.append(Problem(shown, line, key, message("placeholder_unknown", message_lang, known=_few(known))))
+    for match in UNFILLED.finditer(source):
+        line = source[: match.start()].count("\n") + 1
+        level = WARNING if draft else "error"
+        problems.append(Problem(shown, line, None, message("unfilled", message_lang, found=match.group(0)[:50]), level))
+    text_dir = path_of(folder, lang, section).parent
+    for token in _walk(_CHECK.parse(source)):
+        start = token.map[0] if token.map else 0
+        if token.type in ("html_inline", "html_block"):
+            problems.append(
+                Problem(
+                    shown,
+                    _line(source, start, token.content.strip()[:20]),
+                    None,
+                    message("text_raw_html", message_lang),
+                )
+            )
+        elif token.type == "image":
+            src = token.attrs.get("src", "")
+            target = _image_target(folder, text_dir, src)
+            line = _line(source, start, src)
+            if target is None:
+                problems.append(Problem(shown, line, None, message("text_image_outside", message_lang, src=src[:60])))
+            else:
+                try:
+                    _image_data(folder, target, message_lang)
+                except TextProblem as exc:
+                    problems.append(
+                        Problem(
+                            shown,
+                            line,
+                            None,
+                            message("text_image_unreadable", message_lang, src=src[:60], detail=exc.problem.message),
+                        )
+                    )
+        elif token.type == "link_open":
+            href = token.attrs.get("href", "")
+            scheme = urlsplit(href).scheme.lower()
+            if not (href.startswith("#") or scheme in _LINK_SCHEMES):
+                problems.append(
+                    Problem(
+                        shown,
+                        _line(source, start, href),
+                        None,
+                        message("text_link_refused", message_lang, href=href[:60]),
+                    )
+                )
+    return problems
+
+
+def _few(known: set[str], n: int = 12) -> str:
+    names = sorted(k for k in known if ":" not in k)
+    return ", ".join(names[:n]) + (", …" if len(names) > n else "")
+
+
+def _walk(tokens):
+    for token in tokens:
+        yield token
+        if token.children:
+            for child in token.children:
+                if child.map is None:
+                    child.map = token.map
+                yield child
+
+
+def _image_data(folder: Path, target: Path, lang: str) -> tuple[str, bytes]:
+    try:
+        data = read_bytes(target, folder, MAX_IMAGE_BYTES)
+    except Refused as exc:
+        raise TextProblem(exc.problem(lang)) from None
+    kind = next((k for magic, k in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise TextProblem(Problem(display_path(target), None, None, message("text_image_type", lang)))
+    return kind, data
+
+
+def render(folder: Path, lang: str, section: str, fill, message_lang: str) -> str:
+    """One text as HTML: placeholders filled by ``fill(key) -> str``, images embedded as data URIs."""
+    source = read(folder, lang, section, message_lang)
+    filled = PLACEHOLDER.sub(lambda m: fill(m.group(1)), source)
+    tokens = _RENDER.parse(filled)
+    text_dir = path_of(folder, lang, section).parent
+    for token in _walk(tokens):
+        if token.type == "image":
+            target = _image_target(folder, text_dir, token.attrs.get("src", ""))
+            if target is None:
+                token.attrs["src"] = ""
+                continue
+            kind, data = _image_data(folder, target, message_lang)
+            token.attrs["src"] = f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
+    return f"<div class='narrative' lang='{lang}'>{_RENDER.renderer.render(tokens, _RENDER.options, {})}</div>"
+
+
+def unfilled_in(value, path: str = "") -> list[tuple[str, str]]:
+    """(key path, placeholder) for every ``[TULIS: ...]`` left in a nested value (site.yaml, table cells)."""
+    if isinstance(value, str):
+        match = UNFILLED.search(value)
+        return [(path, match.group(0)[:50])] if match else []
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in unfilled_in(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in unfilled_in(v, f"{path}[{i}]")]
+    return []

@@ -1,0 +1,99 @@
+"""Everything that stands between a site and its report, found in one pass.
+
+``validate_site`` reads every input of a site the way the notebooks will, and collects every
+problem: rows that break their table's schema, references between tables, claims, years, report
+texts (placeholders, images, links), parts left unfilled (``[TULIS: ...]``) and tables that are
+still empty, plus warnings that do not stop a build (suspects fewer than cases, a published count
+of informants that differs from the informants table). ``make validate`` prints them all as a
+to-do list; the build refuses to start while any is an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import cases as case_stats
+from . import claims as claim_checks
+from . import coding, texts
+from .context import SiteContext
+from .errors import WARNING, Problem, Problems, display_path
+from .i18n import message
+from .report import Report
+from .sites import Site
+from .tables import find_table, read_table
+
+# tables a report cannot do without, in the order a student fills them in
+REQUIRED_TABLES = ("cases", "codebook", "informants", "segments")
+
+
+def _row_count(folder: Path, name: str) -> int | None:
+    """Data rows in table ``name`` (None when it is missing or unreadable: its load reports why)."""
+    try:
+        path = find_table(folder, name)
+        return len(read_table(path, within=folder).rows) if path else None
+    except Exception:  # any failure here is reported by the table's own load
+        return None
+
+
+def validate_site(site: Site, draft: bool = False) -> Problems:
+    """Every problem of ``site`` (errors and warnings), in the site's language."""
+    lang, folder = site.lang, site.folder
+    problems = Problems()
+    empty = set()
+    for name in REQUIRED_TABLES:
+        if _row_count(folder, name) == 0:
+            empty.add(name)
+            path = display_path(find_table(folder, name))
+            problems.add(Problem(path, None, None, message("table_empty", lang, template=f"templates/{name}.xlsx")))
+
+    table = None
+    if "cases" not in empty:
+        with problems.collecting():
+            table = case_stats.load_case_table(folder, lang, site.years)
+    if table is not None:
+        problems.add(_suspects_fewer_than_cases(table, folder, lang))
+
+    coded = None
+    if not empty & {"codebook", "informants", "segments"}:
+        coded = coding.load_coded_data(folder, lang, problems)
+    if coded is not None:
+        problems.add(_informant_count(site, coded, lang))
+
+    with problems.collecting():
+        claim_checks.load_claims(folder, lang, coded)
+
+    unfilled_level = WARNING if draft else "error"
+    for key, found in texts.unfilled_in(site.params):
+        line = site.lines.get(key)
+        problems.add(Problem("site.yaml", line, key, message("unfilled", lang, found=found), unfilled_level))
+
+    known = fact_names(site)
+    for text_lang in site.languages:
+        names = list(texts.SECTIONS) + [p.stem for p in sorted((folder / "text" / text_lang).glob("stage_*.md"))]
+        for section in names:
+            problems.add(texts.check(folder, text_lang, section, known, lang, draft))
+    return problems
+
+
+def _suspects_fewer_than_cases(table, folder: Path, lang: str) -> list[Problem]:
+    path = display_path(find_table(folder, "cases"))
+    return [
+        Problem(path, n, "suspects", message("suspects_fewer", lang, cases=c, suspects=s), WARNING)
+        for n, (c, s) in enumerate(zip(table["cases"], table["suspects"]), start=2)
+        if s < c
+    ]
+
+
+def _informant_count(site: Site, coded, lang: str) -> list[Problem]:
+    stated = site.params["study"].get("published_informants")
+    listed = len(coded.informants)
+    if stated is None or stated == listed:
+        return []
+    line = site.lines.get("study.published_informants")
+    text = message("informants_differ", lang, stated=stated, listed=listed)
+    return [Problem("site.yaml", line, "study.published_informants", text, WARNING)]
+
+
+def fact_names(site: Site) -> set[str]:
+    """Every placeholder a site's texts may use: the facts of the report and its table and figure references."""
+    return Report.fact_names(SiteContext(site, site.lang, Path(".")))
