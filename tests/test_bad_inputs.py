@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from collabgov.build import build_sites
 from collabgov.errors import DataError
-from collabgov.importer import import_into_site
+from collabgov.site_import import import_into_site
 from collabgov.tables import read_table, validate_table
 from conftest import ROOT
 

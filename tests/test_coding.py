@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from collabgov import coding, figures
+from collabgov import coding, plotting
 from collabgov.errors import DataError
 from conftest import ROOT, write
 
@@ -56,11 +56,13 @@ def test_actor_by_stage_and_subcode_matrices(site):
     assert activities.loc["Clean-up", "Action"] == 2
 
 
-def test_triangulation_counts_interviews_and_documents_not_framing(site):
+def test_triangulation_keeps_conclusions_apart_from_interview_evidence(site):
+    """Columns: interview findings, documentation, the author's conclusions; restated theory is not evidence."""
     tri = coding.triangulation(coding.load_coded_data(site), "en")
-    assert tri.loc["Meeting"].tolist() == [2, 0]
-    assert tri.loc["Planning"].tolist() == [0, 0]
-    assert tri.loc["Action"].tolist() == [1, 1]
+    assert list(tri.columns) == ["interview", "documentation", "synthesis"]
+    assert tri.loc["Meeting"].tolist() == [2, 0, 0]
+    assert tri.loc["Planning"].tolist() == [0, 0, 0]
+    assert tri.loc["Action"].tolist() == [0, 1, 1]
 
 
 def test_findings_table_and_stage_profile(site):
@@ -80,8 +82,8 @@ def test_findings_table_and_stage_profile(site):
             "segments.csv:3: codes: unknown code 'gaurd': expected a code from the codebook",
         ),
         (
-            "interview,act,",
-            "interview,acting,",
+            "synthesis,act,",
+            "synthesis,acting,",
             "segments.csv:5: stage: stage 'acting' is not in the codebook: expected one of meet, plan, act",
         ),
         ("X2,", "X1,", "segments.csv:3: segment_id: duplicate value 'X1': it is already in row 2"),
@@ -115,13 +117,20 @@ def test_all_problems_of_all_tables_are_listed_together(site):
     assert any("informants.csv:2: role_status: expected one of: stated, inferred, not_reported" in p for p in found)
 
 
-def test_process_diagram_from_a_different_actor_list():
-    fig = figures.process_diagram(["One", "Two", "Three"], ["Alpha", "Beta", "Gamma", "Delta"], "en")
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert {"Alpha", "Beta", "Gamma", "Delta"} <= set(texts)
-    assert sum(t.startswith(("1.", "2.", "3.")) for t in texts) == 3
-    assert len(fig.axes[0].patches) == 1 + 3  # the ring and one arrow per stage in the cycle
-    figures.plt.close(fig)
+def test_process_diagram_from_a_different_actor_list(site):
+    """The diagram draws the site's own stages and actors: nothing of Pujud's is built in."""
+    from collabgov.context import SiteContext
+    from collabgov.sites import Site
+
+    data = coding.load_coded_data(site)
+    ctx = SiteContext(Site("x", site, {"default_language": "en"}), "en", site)
+    fig, values = plotting.process_diagram(data, ctx)
+    texts = [t.get_text().replace("\n", " ") for t in fig.axes[0].texts]
+    stages = [data.codebook.label(s, "en") for s in data.codebook.stages]
+    assert sum(t.startswith(("1.", "2.", "3.")) for t in texts) == len(stages) == values["n"]
+    assert all(data.codebook.label(a, "en") in texts for a in data.codebook.diagram_actors())
+    assert len(fig.axes[0].patches) == 1 + len(stages)  # the ring and one arrow per stage in the cycle
+    plotting.plt.close(fig)
 
 
 def test_pujud_coding_meets_the_study(root):

@@ -8,8 +8,8 @@ from qdpx_builder import build_qdpx
 
 from collabgov import agreement, coding, qda
 from collabgov.errors import DataError
-from collabgov.importer import import_into_site
 from collabgov.scaffold import new_site
+from collabgov.site_import import import_into_site
 from conftest import write
 
 TEXT_A = "Kami rapat di kantor camat setiap bulan.\nPolisi datang dan warga bertanya tentang narkoba.\n"

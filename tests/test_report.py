@@ -88,22 +88,29 @@ def test_indonesian_uses_the_decimal_comma(built):
     [
         (
             "en",
-            "not supported",
-            "change +1 (+7.1%); rate ratio 1.07 (95% interval 0.48–2.40), p = 1.00; no change in suspects",
+            "arithmetic only: The change goes the claimed way, but the exact test shows no change beyond chance",
+            "2021→2022: change +1 (+7.1%); rate ratio 1.07 (95% CI 0.48–2.40), p = 1.00",
         ),
         (
             "id",
-            "tidak didukung",
-            "perubahan +1 (+7,1%); rasio laju 1,07 (interval 95% 0,48–2,40), p = 1,00; tersangka tidak berubah",
+            "benar secara hitungan saja: Arah perubahannya sesuai, tetapi uji eksak tidak menunjukkan perubahan",
+            "2021→2022: perubahan +1 (+7,1%); rasio laju 1,07 (IK 95% 0,48–2,40), p = 1,00",
         ),
     ],
 )
-def test_claims_check_on_cases_increased(built, lang, verdict, evidence):
+def test_cases_increased_is_arithmetic_only_not_a_change_beyond_chance(built, lang, verdict, evidence):
     html = (built / f"reports/pujud/report.{lang}.html").read_text("utf-8")
     row = next(r for r in re.findall(r"<tr>(.*?)</tr>", html) if ">C4<" in r)
     cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
-    assert cells[3] == evidence and cells[4] == verdict
-    assert "29" in text_of(html) and "46" in text_of(html)
+    assert cells[3] == evidence and cells[4].startswith(verdict)
+
+
+@pytest.mark.parametrize("lang, verdict", [("en", "normative statement"), ("id", "pernyataan normatif")])
+def test_a_normative_sentence_is_not_ruled_on_as_a_fact(built, lang, verdict):
+    html = (built / f"reports/pujud/report.{lang}.html").read_text("utf-8")
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", html) if ">C8<" in r)
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+    assert cells[4].startswith(verdict + ":") and len(cells[4]) > len(verdict) + 10  # with its reason
 
 
 def test_manifest_lists_every_figure_with_its_checksum(built):

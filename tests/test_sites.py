@@ -57,8 +57,8 @@ def test_site_yaml_problems_are_all_listed_with_line_key_and_expectation(tmp_pat
     said = str(exc.value)
     for expected in (
         "site.yaml:1: kecamatan: required setting is missing: expected the kecamatan's name as text",
-        "site.yaml:5: region_code: expected a Kemendagri code in quotes",
-        "site.yaml:6: years: years must follow each other without gaps",
+        "site.yaml:4: region_code: expected a Kemendagri code in quotes",
+        "site.yaml:6: years: years must increase one by one, without gaps",
         "colour: unknown setting",
     ):
         assert expected in said, said

@@ -6,8 +6,8 @@ import filecmp
 import pytest
 
 from collabgov.build import build
-from collabgov.compare import build_comparison
-from collabgov.importer import import_into_site
+from collabgov.site_comparison import build_comparison
+from collabgov.site_import import import_into_site
 from conftest import ROOT, text_of
 
 pytestmark = pytest.mark.e2e

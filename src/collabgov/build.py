@@ -17,11 +17,11 @@ import shutil
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import export, provenance, publish, scheduler
-from .errors import UsageError, os_error_key
+from .errors import ERROR, DataError, Problem, UsageError, display_path, os_error_key
 from .i18n import message
 from .inputs import site_files
 from .sites import Site, load_site, peek_site
@@ -91,6 +91,12 @@ def snapshot(site: Site, work: Path) -> Site:
     return load_site(work / "input", site.slug)
 
 
+def as_live(problems: list[Problem], snapshot_folder: Path, live_folder: Path) -> list[Problem]:
+    """Problems found in the snapshot, told with the paths of the site folder the user edits."""
+    copy, real = display_path(snapshot_folder), display_path(live_folder)
+    return [replace(p, file=real + p.file[len(copy) :]) if p.file.startswith(copy) else p for p in problems]
+
+
 def _extra(record: dict, draft: bool) -> str:
     """What the exports depend on beyond the data: the commit, uncommitted changes, versions, draft."""
     parts = {k: record[k] for k in ("commit", "dirty", "versions")} | {"draft": draft}
@@ -117,16 +123,22 @@ def prepare(root: Path, out: Path, slug: str, force: bool, draft: bool) -> SiteB
     publish.check_writable(out, slug, lang)
     work = out / "build" / f"{slug}.tmp"
     (work / "report").mkdir(parents=True)
-    site = snapshot(live, work)
-    problems = validate_site(site, draft)
-    for warning in problems.warnings:
-        log(f"  {warning}")
-    problems.raise_if_errors()
-    if len(todo) < len(steps):  # seed with the published outputs the steps that do not run would make
-        for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
-            if src.is_dir():
-                shutil.copytree(src, dst, dirs_exist_ok=True)
+    try:
+        site = snapshot(live, work)
+        problems = as_live(validate_site(site, draft).items, site.folder, live.folder)
+        for warning in (p for p in problems if p.level != ERROR):
+            log(f"  {warning}")
+        if any(p.level == ERROR for p in problems):
+            raise DataError(problems)
+        if len(todo) < len(steps):  # seed with the published outputs the steps that do not run would make
+            for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
+                if src.is_dir():
+                    shutil.copytree(src, dst, dirs_exist_ok=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     record = provenance.collect(root, site) | {"commit": record["commit"], "dirty": record["dirty"]}
+    provenance.write_json(work / "report" / "provenance.json", record)  # the report notebook shows it
     env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
     return SiteBuild(site, work, steps, todo, stamps, record, extra, env, set())
 

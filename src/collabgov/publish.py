@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,8 +88,8 @@ def publish(work: Path, out: Path, slug: str) -> None:
             note()
             os.replace(work / name, target)
     except BaseException:
-        _roll_back(done)
-        journal.unlink(missing_ok=True)
+        if _roll_back(done):
+            journal.unlink(missing_ok=True)
         raise
     journal.unlink()
     for _, target in targets(out, slug):
@@ -111,12 +112,18 @@ def replace_folder(new: Path, target: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def _roll_back(moves: list[dict]) -> None:
-    """Undo ``moves`` in reverse order; a move that had not happened yet is skipped."""
+def _roll_back(moves: list[dict]) -> bool:
+    """Undo ``moves`` in reverse order; a move that had not happened yet is skipped. False when a move could
+    not be undone now (the journal then stays, and the next build tries again)."""
+    whole = True
     for move in reversed(moves):
         src, dst = Path(move["from"]), Path(move["to"])
         if dst.exists() and not src.exists():
-            os.replace(dst, src)
+            try:
+                os.replace(dst, src)
+            except OSError:
+                whole = False
+    return whole
 
 
 def repair(out: Path, slug: str) -> bool:
@@ -128,8 +135,8 @@ def repair(out: Path, slug: str) -> bool:
         moves = json.loads(journal.read_text())["moves"]
     except (ValueError, KeyError, TypeError):
         moves = []
-    _roll_back(moves)
-    journal.unlink()
+    if _roll_back(moves):
+        journal.unlink()
     return True
 
 
@@ -146,8 +153,14 @@ def keep_failed(out: Path, slug: str, work: Path) -> Path:
 
 
 def clear_leftovers(out: Path, slug: str) -> None:
-    """Remove what a killed build left: its build folder and folders moved aside."""
-    shutil.rmtree(out / "build" / f"{slug}.tmp", ignore_errors=True)
+    """Remove what a killed build left: its build folder and folders moved aside.
+
+    The kernels of a killed build notice that their parent is gone within a second (ipykernel's parent
+    poller) and may write into the old build folder until then; the folder is removed after that."""
+    work = out / "build" / f"{slug}.tmp"
+    if work.exists():
+        time.sleep(1.5)
+        shutil.rmtree(work, ignore_errors=True)
     for _, target in targets(out, slug):
         shutil.rmtree(_aside(target), ignore_errors=True)
 

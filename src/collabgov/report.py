@@ -467,9 +467,7 @@ class Report:
         """One sentence: what the coded data hold for this stage, zero counts left out."""
         L = self.lang
         parts = [
-            self.t(f"stage_parts.{k}", n=integer(kinds.get(k, 0), L))
-            if L == "id"
-            else self.t(f"stage_parts.{k}_{'one' if kinds.get(k, 0) == 1 else 'other'}", n=integer(kinds.get(k, 0), L))
+            self.t(f"stage_parts.{k}_{'one' if kinds.get(k, 0) == 1 else 'other'}", n=integer(kinds.get(k, 0), L))
             for k in ("finding", "conclusion", "theory", "documentation")
             if kinds.get(k, 0)
         ]

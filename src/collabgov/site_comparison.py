@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import cases as case_stats
-from . import coding, figures
+from . import coding, figures, plotting
 from .errors import UsageError
 from .html_parts import Fragment, esc, figure_html, table_html
 from .i18n import integer, interval, label, message, percent
@@ -41,19 +41,21 @@ def site_name(site, lang: str) -> str:
 
 
 def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
-    with figures.style():
-        fig, axes = figures.plt.subplots(1, 2, figsize=(6.3, 3.2), sharey=False)
+    """Cases and suspects per year, one line per site, with exact intervals; the legend above the panels."""
+    with plotting.style():
+        fig, axes = plotting.plt.subplots(1, 2, figsize=(plotting.PRINT_WIDTH, 3.4), sharey=False)
+        n = panel["site"].nunique()
         for ax, measure in zip(axes, case_stats.MEASURES):
             for i, (site, part) in enumerate(panel.groupby("site", sort=False)):
-                x = part["year"] + (i - (panel["site"].nunique() - 1) / 2) * 0.12
+                x = part["year"] + (i - (n - 1) / 2) * 0.12
                 y = part[measure]
                 ax.errorbar(
                     x,
                     y,
                     yerr=[y - part[f"{measure}_low"], part[f"{measure}_high"] - y],
-                    marker=figures.MARKERS[i],
-                    linestyle=figures.LINESTYLES[i % 4],
-                    color=figures.PALETTE[i % 8],
+                    marker=plotting.MARKERS[i % 8],
+                    linestyle=plotting.LINESTYLES[i % 4],
+                    color=plotting.PALETTE[i % 8],
                     capsize=3,
                     label=names[site],
                 )
@@ -63,36 +65,42 @@ def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
             ax.set_xlabel(label("figure.year", lang))
             ax.set_ylim(0, None)
         axes[0].set_ylabel(label("figure.count", lang))
-        axes[0].legend(loc="lower left", fontsize=7)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(n, 3))
+        fig.tight_layout()
         return fig
 
 
 def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
+    """Share of each site's coded statements per stage, its count printed at the end of each bar."""
     import textwrap
 
-    with figures.style():
+    with plotting.style():
         stages = list(dict.fromkeys(profiles["stage"]))
         sites = list(dict.fromkeys(profiles["site"]))
-        fig, ax = figures.plt.subplots(figsize=(6.3, 0.5 * len(stages) + 1.4))
+        fig, ax = plotting.plt.subplots(figsize=(plotting.PRINT_WIDTH, 0.55 * len(stages) + 1.4))
         height = 0.8 / len(sites)
-        hatches = ["", "///", "...", "xxx"]
         for i, site in enumerate(sites):
             part = profiles[profiles["site"] == site].set_index("stage").reindex(stages)
             y = [len(stages) - 1 - k - 0.4 + height * (i + 0.5) for k in range(len(stages))]
+            shares = part["share"].fillna(0) * 100
             ax.barh(
                 y,
-                part["share"].fillna(0) * 100,
+                shares,
                 height=height,
-                color=figures.PALETTE[i % 8],
-                hatch=hatches[i % 4],
+                color=plotting.PALETTE[i % 8],
+                hatch=plotting.HATCHES[i % 8],
                 edgecolor="black",
                 linewidth=0.5,
                 label=names[site],
             )
+            for yi, share, count in zip(y, shares, part["segments"].fillna(0)):
+                ax.text(share + 0.6, yi, f"{int(count)}", va="center", fontsize=8)
         ax.set_yticks(range(len(stages)), [textwrap.fill(s, 24) for s in stages][::-1])
         ax.set_xlabel(label("compare.share_axis", lang))
+        ax.set_xlim(0, max(1.0, float(profiles["share"].max()) * 100) * 1.15)
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), ncols=min(len(sites), 3), borderaxespad=0)
         return fig
 
 
@@ -131,13 +139,17 @@ def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Pa
         ]
         for r in panel.itertuples()
     ]
-    stage_head = [t("site")] + list(dict.fromkeys(profiles["stage"]))
-    pivot = profiles.pivot_table(index="site", columns="stage", values="share", sort=False).reindex(
-        columns=stage_head[1:]
-    )
-    stage_rows = [
-        [names[s]] + [percent(v, lang, 0, sign=False) if v == v else "–" for v in row] for s, row in pivot.iterrows()
-    ]
+    stage_head = [t("site")] + list(dict.fromkeys(profiles["stage"])) + [label("report.col.total", lang)]
+    stage_rows = []
+    for site in dict.fromkeys(profiles["site"]):
+        part = profiles[profiles["site"] == site].set_index("stage")
+        cells = [
+            f"{integer(part.at[s, 'segments'], lang)} ({percent(part.at[s, 'share'], lang, 0, sign=False)})"
+            if s in part.index
+            else "–"
+            for s in stage_head[1:-1]
+        ]
+        stage_rows.append([names[site]] + cells + [integer(part["segments"].sum(), lang)])
     number = lambda n: f"{label('report.table', lang)} {n}"
     synthetic = [names[s.slug] for s in sites if s.synthetic]
     parts = [f"<h1>{esc(t('title'))}</h1>", f"<p class='subtitle'>{esc(', '.join(names.values()))}</p>"]

@@ -2,7 +2,8 @@
 
 A text refers to numbers only through placeholders (``{{ cases_total }}``, ``{{ table:cases }}``),
 looked up, never evaluated. Markdown is rendered with raw HTML switched off. Images may only be
-files inside the site folder (PNG or JPEG), written relative to it (``images/photo.png``), embedded into the page; links may only point to the web
+files inside the site folder (PNG or JPEG), written relative to it (``images/photo.png``), embedded
+into the page; links may only point to the web
 (``http``, ``https``, ``mailto``) or within the page. ``check`` finds every problem of a text at
 validate time, with its line: unknown placeholders, placeholders left unfilled (``[TULIS: ...]``),
 raw HTML, images or links that lead anywhere else.
