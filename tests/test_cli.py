@@ -37,3 +37,61 @@ def test_bad_data_is_reported_without_traceback_and_touches_nothing(sandbox):
     assert "data/pujud/cases.csv:3: cases: seharusnya paling kecil 0, tertulis '-15'" in result.stderr
     assert (reports / "report.id.html").read_text() == "earlier report"
     assert not (sandbox / "figures" / "pujud").exists()
+
+
+# --- every operating-system failure is one line in the user's language, with a non-zero exit -------
+
+import errno  # noqa: E402
+
+import pytest  # noqa: E402
+
+from collabgov import cli  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "failure, exit_code, said",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 1, "disk penuh"),
+        (OSError(errno.EROFS, "Read-only file system"), 1, "hanya-baca"),
+        (PermissionError(errno.EACCES, "Permission denied"), 1, "izin ditolak"),
+        (MemoryError(), 1, "memori tidak cukup"),
+        (KeyboardInterrupt(), 130, "dihentikan"),
+        (RuntimeError("something unforeseen"), 70, "galat internal (RuntimeError: something unforeseen)"),
+    ],
+)
+def test_failures_end_in_one_line_in_the_sites_language(monkeypatch, capsys, sandbox, failure, exit_code, said):
+    def fail(*args, **kwargs):
+        raise failure
+
+    import collabgov.build
+
+    monkeypatch.setenv("COLLABGOV_ROOT", str(sandbox))
+    monkeypatch.setattr(collabgov.build, "build_sites", fail)
+    assert cli.main(["build", "pujud"]) == exit_code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and said in err[0] and "Traceback" not in err[0], err
+    if exit_code == 70:
+        assert "Traceback" in (sandbox / "build/last-error.txt").read_text()  # kept for a bug report
+
+
+def test_a_failing_notebook_leaves_only_its_executed_notebooks_and_says_where(sandbox):
+    """A step that fails (here: the disk is full) is told in one line; build/<site>.failed/ holds the
+    notebooks as they ran, nothing else is left, and the earlier outputs are untouched."""
+    import os
+
+    import nbformat
+
+    for name in ("01_case_table.ipynb", "02_stage_findings.ipynb"):
+        path = sandbox / "notebooks" / name
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.insert(2, nbformat.v4.new_code_cell("raise OSError(28, 'No space left on device')"))
+        nbformat.write(nb, path)
+    write(sandbox / "reports/pujud/report.id.html", "earlier report")
+    env = dict(os.environ, COLLABGOV_ROOT=str(sandbox))
+    result = run(sys.executable, "-m", "collabgov", "build", "pujud", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "disk penuh" in result.stderr and "build/pujud.failed/" in result.stderr
+    failed = sandbox / "build/pujud.failed"
+    assert failed.is_dir() and {p.suffix for p in failed.iterdir()} == {".ipynb"}
+    assert not (sandbox / "build/pujud.tmp").exists()
+    assert (sandbox / "reports/pujud/report.id.html").read_text() == "earlier report"

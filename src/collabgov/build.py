@@ -244,8 +244,8 @@ def build_sites(
 
             def on_fail(job, exc):
                 b = builds[job.key]
-                failed.append(job.key)
-                kept = publish.keep_failed(out, job.key, b.work)
+                if job.key not in failed:
+                    failed.append(job.key)
                 log(
                     message(
                         "step_failed",
@@ -253,16 +253,15 @@ def build_sites(
                         site=job.key,
                         step=job.step.name,
                         detail=describe(exc, b.site.lang),
-                        folder=_shown(kept, out),
+                        folder=_shown(publish.failed_folder(out, job.key), out),
                     )
                 )
 
             scheduler.run_all(job_list, jobs, on_done, on_fail, on_start)
-        except BaseException:
+        finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
-                if b.work.exists() and slug not in failed:
+                if b.work.exists():
                     publish.keep_failed(out, slug, b.work)
-            raise
     return failed
 
 

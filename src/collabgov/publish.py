@@ -140,9 +140,13 @@ def repair(out: Path, slug: str) -> bool:
     return True
 
 
+def failed_folder(out: Path, slug: str) -> Path:
+    return out / "build" / f"{slug}.failed"
+
+
 def keep_failed(out: Path, slug: str, work: Path) -> Path:
     """Keep only the executed notebooks of a failed build in ``build/<site>.failed/``; remove the rest."""
-    failed = out / "build" / f"{slug}.failed"
+    failed = failed_folder(out, slug)
     shutil.rmtree(failed, ignore_errors=True)
     executed = work / "report" / "executed"
     if executed.is_dir():
