@@ -6,10 +6,14 @@ import zipfile
 import pytest
 from qdpx_builder import build_qdpx
 
-from collabgov import agreement, coding, qda
+from collabgov import agreement, coding
+from collabgov import qda_files as qda
 from collabgov.errors import DataError
 from collabgov.scaffold import new_site
 from collabgov.site_import import import_into_site
+from collabgov.sites import load_site
+from collabgov.tables import read_table, write_table
+from collabgov.validation import validate_site
 from conftest import write
 
 TEXT_A = "Kami rapat di kantor camat setiap bulan.\nPolisi datang dan warga bertanya tentang narkoba.\n"
@@ -24,16 +28,33 @@ CODINGS = [
 ]
 
 
+MAPPING = {
+    "Dialog": ("dialogue", "", ""),
+    "Aktor/Camat": ("", "actor", ""),
+    "Aktor/Polisi": ("", "", "polisi"),
+    "Saluran WA": ("", "channel", ""),
+}
+
+
 @pytest.fixture
 def demo(tmp_path):
+    """A new SYNTHETIC site, as a student would start it."""
     root = tmp_path
     (root / "data").mkdir()
-    folder = new_site(root, "demo", "Contoh", "Contoh", [2021, 2022], synthetic=True)
-    write(
-        folder / "stage_mapping.csv",
-        "code,stage,family\nDialog,dialogue,\nAktor/Camat,,actor\nAktor/Polisi,,actor\nSaluran WA,,channel\n",
-    )
+    new_site(root, "demo", "Contoh", "Contoh", [2021, 2022], synthetic=True)
     return root
+
+
+def map_codes(folder, mapping=MAPPING):
+    """Fill in code_mapping as a student would after an import: a stage, a family or an existing code per path."""
+    path = next(folder.glob("code_mapping.*"))
+    raw = read_table(path)
+    rows = []
+    for row in raw.rows:
+        record = dict(zip(raw.header, row))
+        stage, family, same_as = mapping.get(record["path"], ("", "", ""))
+        rows.append([record["code"], record["path"], record["uses"], stage, family, same_as])
+    write_table(path, raw.header, rows)
 
 
 def qdpx(tmp_path, tool="refi"):
@@ -50,12 +71,27 @@ def qdpx(tmp_path, tool="refi"):
 @pytest.mark.parametrize("tool", ["refi", "atlas", "maxqda", "inline", "bare"])
 def test_qdpx_code_frequencies_equal_the_codings_in_the_file(demo, tmp_path, tool):
     import_into_site(demo, "demo", qdpx(tmp_path, tool))
-    data = coding.load_coded_data(demo / "data/demo")
+    folder = demo / "data/demo"
+    mapping = {
+        dict(zip(read_table(p).header, r))["path"]: r for p in folder.glob("code_mapping.*") for r in read_table(p).rows
+    }
+    assert set(mapping) == {
+        "Dialog",
+        "Dialog/Musyawarah",
+        "Aktor",
+        "Aktor/Camat",
+        "Aktor/Polisi",
+        "Saluran WA",
+        "Tidak dipetakan",
+    }  # every imported code, with its path in the tool
+    map_codes(folder)
+    data = coding.load_coded_data(folder)
     freq = coding.code_frequencies(data, "en").set_index("label")
     expected = {}
     for _, _, _, _, paths in CODINGS:
         for p in paths:
-            expected[p.split("/")[-1]] = expected.get(p.split("/")[-1], 0) + 1
+            name = {"Polisi": "Police (Polsek / Bhabinkamtibmas)"}.get(p.split("/")[-1], p.split("/")[-1])
+            expected[name] = expected.get(name, 0) + 1
     for name, n in expected.items():
         assert freq.loc[name, "segments"] == n, name
     assert freq.loc["Tidak dipetakan", "family"] == "imported"  # unmapped, still counted
@@ -71,6 +107,7 @@ def test_qdpx_code_frequencies_equal_the_codings_in_the_file(demo, tmp_path, too
 
 def test_agreement_per_code_by_hand(demo, tmp_path):
     import_into_site(demo, "demo", qdpx(tmp_path))
+    map_codes(demo / "data/demo")
     data = coding.load_coded_data(demo / "data/demo")
     table = agreement.agreement_table(data, "en").set_index("label")
     musyawarah = table.loc["Musyawarah"]
@@ -89,27 +126,115 @@ def test_agreement_per_code_by_hand(demo, tmp_path):
     n0 = total - n1
     alpha = 1 - ((o01 + o10) / total) / (2 * n0 * n1 / (total * (total - 1)))
     assert musyawarah["alpha"] == pytest.approx(alpha)
-    assert table.loc["Polisi", "percent_agreement"] == 1.0 and table.loc["Polisi", "reading"] == "reliable"
+    polisi = table.loc["Police (Polsek / Bhabinkamtibmas)"]
+    assert polisi["percent_agreement"] == 1.0 and polisi["reading"] == "reliable"
     assert agreement.interpretation(0.7) == "tentative" and agreement.interpretation(0.5) == "unreliable"
 
 
-def test_taguette_csv_and_xlsx(demo, tmp_path):
+def test_taguette_highlights_csv_and_xlsx_with_nested_tags(demo, tmp_path):
     csv_path = write(
         tmp_path / "highlights.csv",
-        "id,document,tag,content\n1,Wawancara C,Dialog,Kami rapat\n1,Wawancara C,Aktor,Kami rapat\n2,Wawancara D,Saluran WA,Grup WA\n",
+        "id,document,tag,content\n1,Wawancara C,Dialog,Kami rapat\n"
+        "1,Wawancara C,Aktor.Polisi,Kami rapat\n2,Wawancara D,Saluran WA,Grup WA\n",
     )
     import_into_site(demo, "demo", csv_path)
-    data = coding.load_coded_data(demo / "data/demo")
+    folder = demo / "data/demo"
+    map_codes(folder)
+    data = coding.load_coded_data(folder)
     assert len(data.segments) == 2 and set(data.segments["coder"]) == {"taguette"}
-    assert data.segments.iloc[0]["stage"] == "dialogue"
+    assert data.segments.iloc[0]["stage"] == "dialogue" and data.segments.iloc[0]["codes"] == "dialog;polisi"
+    assert data.codebook.codes.at["aktor", "family"] == "imported"  # the parent Taguette made of "Aktor.Polisi"
     import openpyxl
 
     wb = openpyxl.Workbook()
-    for row in [["id", "document", "tag", "content"], [7, "Doc", "Aktor", "x"]]:
+    for row in [["id", "document", "tag", "content"], [7, "Doc", "Aktor.Polisi", "x"]]:
         wb.active.append(row)
     wb.save(tmp_path / "highlights.xlsx")
-    import_into_site(demo, "demo", tmp_path / "highlights.xlsx")
-    assert len(coding.load_coded_data(demo / "data/demo").segments) == 1
+    import_into_site(demo, "demo", tmp_path / "highlights.xlsx", replace=True)
+    assert len(coding.load_coded_data(folder).segments) == 1
+
+
+def test_taguette_codebook_export_brings_codes_and_descriptions(demo, tmp_path):
+    path = write(
+        tmp_path / "codebook.csv",
+        "tag,description,number of highlights\nDialog,Rapat dan musyawarah,3\nAktor.Camat,Camat dan stafnya,2\n",
+    )
+    lines = import_into_site(demo, "demo", path)
+    book = coding.load_codebook(demo / "data/demo", "id", None)
+    assert (
+        book.codes.at["aktor_camat", "definition_id"] == "Camat dan stafnya"
+        and book.codes.at["aktor_camat", "parent"] == "aktor"
+    )
+    assert any("3 kode" in line for line in lines)
+
+
+def test_an_import_never_replaces_work_unless_asked_and_then_keeps_a_backup(tmp_path):
+    demo = tmp_path / "compendium"
+    (demo / "data").mkdir(parents=True)
+    new_site(demo, "demo", "Contoh", "Contoh", [2021, 2022], fmt="xlsx", synthetic=True)  # tables typed in Excel
+    folder = demo / "data/demo"
+    import_into_site(demo, "demo", qdpx(tmp_path))
+    map_codes(folder)
+    informants = next(folder.glob("informants.*"))
+    raw = read_table(informants)
+    rows = [dict(zip(raw.header, r)) for r in raw.rows]
+    rows[0]["role_id"], rows[0]["role_en"] = "camat (diisi tangan)", "camat (typed by hand)"
+    write_table(informants, raw.header, rows)
+    assert import_into_site(demo, "demo", qdpx(tmp_path))  # the same export again changes nothing: no question
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    newer = build_qdpx(
+        tmp_path / "newer.qdpx",
+        sources={"Wawancara A": TEXT_A, "Wawancara B": TEXT_B},
+        codes=CODES,
+        codings=CODINGS[:3],
+        cases={"Informan 1": ({"peran": "camat"}, ["Wawancara A"])},
+    )
+    with pytest.raises(DataError) as exc:
+        import_into_site(demo, "demo", newer)  # a newer export of the project: fewer codings
+    said = str(exc.value)
+    assert "REPLACE=1" in said and "segments.xlsx: 2 baris akan diganti" in said, said
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    lines = import_into_site(demo, "demo", newer, replace=True)
+    backup = next((folder / "backup").iterdir())
+    assert any(str(backup.relative_to(demo)) in line for line in lines)
+    assert {p.name for p in backup.iterdir()} >= {
+        "segments.xlsx",
+        "informants.xlsx",
+        "codebook.xlsx",
+        "code_mapping.xlsx",
+    }
+    assert (backup / "segments.xlsx").read_bytes() == before["segments.xlsx"]
+    data = coding.load_coded_data(folder)  # the roles typed by hand and the mapping filled in are kept
+    assert data.informants.iloc[0]["role_en"] == "camat (typed by hand)"
+    assert data.segments.iloc[0]["stage"] == "dialogue" and len(data.segments) == 3
+    assert sorted(p.suffix for p in folder.glob("segments.*")) == [".xlsx"]  # xlsx stays xlsx
+
+
+def test_unmapped_codes_are_on_the_to_do_list_and_no_stage_blocks_the_report(demo, tmp_path):
+    import_into_site(demo, "demo", qdpx(tmp_path))
+    problems = validate_site(load_site(demo, "demo"))
+    said = [str(p) for p in problems.items]
+    assert any("no_stage" in s or "tidak satu pun dari 5 segmen masuk ke tahap" in s for s in said)
+    assert sum("belum dipetakan" in s for s in said) == 5  # every imported code a segment uses
+    map_codes(demo / "data/demo")
+    said = [str(p) for p in validate_site(load_site(demo, "demo")).items]
+    assert not any("tidak satu pun" in s for s in said)
+    assert [s for s in said if "belum dipetakan" in s] == [s for s in said if "Tidak dipetakan" in s]
+
+
+def test_text_that_looks_like_a_formula_is_stored_safely_and_read_back(demo, tmp_path):
+    path = write(tmp_path / "h.csv", 'id,document,tag,content\n1,Doc,Dialog,"=HYPERLINK(""http://x"",""klik"")"\n')
+    folder = demo / "data/demo"
+    import_into_site(demo, "demo", path)
+    segments = next(folder.glob("segments.*"))
+    if segments.suffix == ".csv":
+        assert "'=HYPERLINK" in segments.read_text() and ",=HYPERLINK" not in segments.read_text()
+    else:
+        import openpyxl
+
+        cells = [c for row in openpyxl.load_workbook(segments).active.iter_rows() for c in row if c.value]
+        assert all(c.data_type == "s" for c in cells if str(c.value).startswith("="))
+    assert coding.load_coded_data(folder).segments.iloc[0]["text"] == '=HYPERLINK("http://x","klik")'
 
 
 def broken(tmp_path, name, members: dict[str, bytes]):
@@ -161,13 +286,13 @@ def test_truncated_qdpx(tmp_path):
         qda.read_qdpx(cut)
 
 
-def test_failed_import_leaves_the_site_as_it_was(demo, tmp_path):
+def test_a_failed_import_leaves_the_site_as_it_was(demo, tmp_path):
     folder = demo / "data/demo"
+    import_into_site(demo, "demo", qdpx(tmp_path))
+    map_codes(folder, {"Dialog": ("nostage", "", "")})
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-    write(folder / "stage_mapping.csv", "code,stage,family\nDialog,nostage,\n")
-    before["stage_mapping.csv"] = (folder / "stage_mapping.csv").read_bytes()
     with pytest.raises(DataError, match="tahap 'nostage' tidak ada di buku kode"):
-        import_into_site(demo, "demo", qdpx(tmp_path))
+        import_into_site(demo, "demo", qdpx(tmp_path), replace=True)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
 
@@ -198,11 +323,12 @@ def test_coded_selections_outside_their_text_are_refused(tmp_path, start, end, m
     assert exc.value.problems[0].column == "Wawancara"
 
 
-def test_import_replaces_a_table_kept_in_another_format(demo, tmp_path):
+def test_an_import_keeps_the_format_a_site_keeps_a_table_in(demo, tmp_path):
     folder = demo / "data/demo"
-    segments = folder / "segments.csv"
-    segments.with_suffix(".tsv").write_text(segments.read_text("utf-8").replace(",", "\t"), "utf-8")
+    segments = next(folder.glob("segments.*"))
+    raw = read_table(segments)
+    write_table(folder / "segments.tsv", raw.header, raw.rows)
     segments.unlink()  # this site keeps its segments as a tab-separated file
     import_into_site(demo, "demo", qdpx(tmp_path))
-    assert (folder / "segments.csv").is_file() and not (folder / "segments.tsv").exists()
+    assert (folder / "segments.tsv").is_file() and not (folder / "segments.csv").exists()
     assert len(coding.load_coded_data(folder).segments) > 0

@@ -29,16 +29,16 @@ def test_region_lookup_fills_code_and_province():
 
 
 def test_unknown_kecamatan_gets_the_closest_matches():
-    with pytest.raises(UsageError, match=r"unknown kecamatan 'Pujd'.*closest: Pujud"):
+    with pytest.raises(UsageError, match=r"kecamatan 'Pujd' tidak ada di Kabupaten Rokan Hilir; yang paling mirip: Pujud"):
         lookup_region("Pujd", "Kabupaten Rokan Hilir")
-    with pytest.raises(UsageError, match=r"unknown kabupaten/kota 'Rokan Hilr'.*Kabupaten Rokan Hilir"):
+    with pytest.raises(UsageError, match=r"kabupaten/kota 'Rokan Hilr' tidak ada .*yang paling mirip: .*Kabupaten Rokan Hilir"):
         lookup_region("Pujud", "Rokan Hilr")
 
 
 @pytest.mark.parametrize("slug", ["../x", "Bad Name", "a/b", ".hidden"])
 def test_new_site_refuses_unsafe_names(tmp_path, slug):
     (tmp_path / "data").mkdir()
-    with pytest.raises(UsageError, match="not allowed"):
+    with pytest.raises(UsageError, match="tidak diizinkan"):
         new_site(tmp_path, slug, "Pujud", "Rokan Hilir")
 
 
@@ -120,3 +120,36 @@ def test_a_broken_spreadsheet_lists_every_error_and_changes_nothing(sandbox):
 def test_csv_and_xlsx_of_one_table_is_an_error(sandbox):
     shutil.copy(ROOT / "templates" / "cases.xlsx", sandbox / "data/pujud/cases.xlsx")
     assert "cases.csv dan cases.xlsx sama-sama ada" in str(validate_site(load_site(sandbox, "pujud")).items)
+
+
+def test_a_new_site_in_a_kota_with_three_years_fits_its_region_and_its_years(tmp_path):
+    """An urban kecamatan gets urban actors (no kepala desa, no tokoh adat), wording for Kota, texts that cite
+    the trend over all years (no first-against-last comparison), and a to-do list, not a traceback."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "Makefile").write_text("")
+    folder = new_site(tmp_path, "coblong", "Coblong", "Kota Bandung", [2022, 2023, 2024], "xlsx")
+    site = load_site(tmp_path, "coblong")
+    assert site.params["kabupaten_kind"] == "kota" and site.params["village_kinds"] == ["kelurahan"]
+    actors = [r[0] for r in read_table(folder / "codebook.xlsx").rows if r[2] == "actor"]
+    assert "lurah" in actors and "kepala_desa" not in actors and "tokoh_adat" not in actors
+    text = (folder / "text/id/background_cases.md").read_text()
+    assert "{{ cases_trend_rr }}" in text and "{{ cases_rate_ratio }}" not in text
+    assert "Situs `coblong`: Kecamatan Coblong, Kota Bandung, Jawa Barat" in (folder / "README.md").read_text()
+    said = [str(p) for p in validate_site(site).items]
+    assert any("informants.xlsx: belum diisi" in p for p in said) and any("segments.xlsx: belum diisi" in p for p in said)
+    assert any("site.yaml:" in p and "study.title: bagian ini belum diisi" in p for p in said)
+    assert not any("Traceback" in p or "KeyError" in p for p in said)
+
+
+def test_a_rural_kecamatan_gets_village_actors(tmp_path):
+    (tmp_path / "data").mkdir()
+    folder = new_site(tmp_path, "bangko", "Bangko", "Rokan Hilir", [2023, 2024])
+    actors = [r[0] for r in read_table(folder / "codebook.csv").rows if r[2] == "actor"]
+    assert "kepala_desa" in actors and "lurah" in actors  # Bangko has both a kelurahan and desa
+    assert "{{ cases_rate_ratio }}" in (folder / "text/id/background_cases.md").read_text()  # two years: the pair
+
+
+def test_years_must_be_consecutive_for_a_new_site(tmp_path):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(UsageError, match="YEARS harus dua tahun atau lebih yang berurutan"):
+        new_site(tmp_path, "x", "Pujud", "Rokan Hilir", [2021, 2023])

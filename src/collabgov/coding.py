@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, Problem, Problems, display_path
+from .errors import WARNING, DataError, Problem, Problems, display_path
 from .i18n import message
 from .tables import find_table, load_table, schema_descriptor
 
@@ -122,7 +122,15 @@ def _check_references(
     return problems
 
 
-CODED_TABLES = (("codebook", True), ("informants", True), ("segments", True), ("documents", False), ("sources", False))
+CODED_TABLES = (
+    ("codebook", True),
+    ("informants", True),
+    ("segments", True),
+    ("documents", False),
+    ("sources", False),
+    ("code_mapping", False),
+)
+IMPORTED = "imported"  # the family of a code imported from a QDA tool until code_mapping places it
 
 
 def frame(rows: list[dict] | None, name: str) -> pd.DataFrame:
@@ -146,7 +154,15 @@ def load_coded_data(folder: Path | str, lang: str = "en", problems: Problems | N
     book = None
     if tables.get("codebook") is not None:
         with collected.collecting():
+            stages = load_codebook(folder, lang, tables["codebook"]).stages
+            mapping = tables.get("code_mapping") or []
+            collected.add(_check_mapping(folder, mapping, tables["codebook"], stages, lang))
+            tables["codebook"], tables["segments"] = apply_mapping(
+                tables["codebook"], tables.get("segments"), mapping, stages
+            )
             book = load_codebook(folder, lang, tables["codebook"])
+    if book is not None and tables.get("segments") is not None:
+        collected.add(_unmapped(folder, book, tables["segments"], tables.get("code_mapping") or [], lang))
     if book is not None:
         informant_ids = (
             {r["informant_id"] for r in tables["informants"]} if tables.get("informants") is not None else None
@@ -170,6 +186,125 @@ def load_coded_data(folder: Path | str, lang: str = "en", problems: Problems | N
         files,
         frame(tables["sources"], "sources"),
     )
+
+
+def _check_mapping(
+    folder: Path, mapping: list[dict], codebook: list[dict], stages: list[str], lang: str
+) -> list[Problem]:
+    """Every mapping row must name a stage, a family or an existing code that exists."""
+    if not mapping:
+        return []
+    path = display_path(find_table(folder, "code_mapping"))
+    codes = {r["code"] for r in codebook}
+    problems = []
+    for n, row in enumerate(mapping, start=2):
+        if row["code"] not in codes:
+            problems.append(Problem(path, n, "code", message("code_unknown", lang, code=row["code"])))
+        if row.get("stage") and row["stage"] not in stages:
+            expected = ", ".join(stages)
+            problems.append(
+                Problem(path, n, "stage", message("mapping_stage", lang, found=row["stage"], expected=expected))
+            )
+        if row.get("same_as") and (row["same_as"] not in codes or row["same_as"] == row["code"]):
+            problems.append(Problem(path, n, "same_as", message("mapping_same_as", lang, found=row["same_as"])))
+    return problems
+
+
+def apply_mapping(codebook: list[dict], segments: list[dict] | None, mapping: list[dict], stages: list[str]):
+    """The codebook and segments as ``code_mapping`` places the imported codes.
+
+    ``same_as`` X: the code stands for X (X a stage: its segments belong to that stage); the imported code
+    leaves the codebook. ``stage`` S: the code is a sub-code of S. ``family`` F: the code is an actor,
+    channel ... Codes nested under a placed code follow it. A segment without a stage of its own
+    belongs to the stage of its first code that has one."""
+    known = {r["code"] for r in codebook}
+    by_code = {  # rows that place their code somewhere that exists (the others are reported by _check_mapping)
+        r["code"]: r
+        for r in mapping
+        if (r.get("stage") in stages) or r.get("family") or (r.get("same_as") in known and r["same_as"] != r["code"])
+    }
+    if not by_code:
+        book = codebook
+    else:
+        rows = {r["code"]: dict(r) for r in codebook}
+        for code, m in by_code.items():
+            row = rows.get(code)
+            if row is None or row.get("source") != IMPORTED or m.get("same_as"):
+                continue
+            if m.get("stage"):
+                row.update(family="stage", parent=m["stage"])
+            elif m.get("family"):
+                row.update(family=m["family"], parent=None)
+        for row in rows.values():  # nested codes follow their placed ancestor
+            parent, seen = row.get("parent"), set()
+            while row["family"] == IMPORTED and parent in rows and parent not in seen:
+                seen.add(parent)
+                if rows[parent]["family"] != IMPORTED:
+                    row["family"] = rows[parent]["family"]
+                    if row["family"] != "stage":
+                        row["parent"] = parent if rows[parent]["family"] == row["family"] else None
+                parent = rows[parent].get("parent")
+        aliases = {c: m["same_as"] for c, m in by_code.items() if m.get("same_as")}
+        book = [r for c, r in rows.items() if c not in aliases]
+        if segments is not None:
+            segments = [dict(s) for s in segments]
+            for seg in segments:
+                codes = [aliases.get(c, c) for c in split_codes(seg.get("codes"))]
+                staged = [c for c in codes if c in stages]
+                if staged and not seg.get("stage"):
+                    seg["stage"] = staged[0]
+                seg["codes"] = ";".join(dict.fromkeys(c for c in codes if c not in stages)) or None
+    if segments is not None:
+        parents = {r["code"]: r.get("parent") for r in book}
+        families = {r["code"]: r["family"] for r in book}
+
+        def stage_of(code):
+            seen = set()
+            while code and code not in seen:
+                seen.add(code)
+                if code in stages:
+                    return code
+                code = parents.get(code) if families.get(code) == "stage" else None
+            return None
+
+        segments = [
+            seg
+            if seg.get("stage")
+            else dict(seg, stage=next((s for s in map(stage_of, split_codes(seg.get("codes"))) if s), None))
+            for seg in segments
+        ]
+    return book, segments
+
+
+def _unmapped(folder: Path, book: Codebook, segments: list[dict], mapping: list[dict], lang: str) -> list[Problem]:
+    """To-dos of an import: imported codes used in segments but placed nowhere (warnings)."""
+    used: dict[str, int] = {}
+    for seg in segments:
+        for code in split_codes(seg.get("codes")):
+            used[code] = used.get(code, 0) + 1
+    path = display_path(find_table(folder, "code_mapping") or folder / "code_mapping.csv")
+    rows = {r["code"]: n for n, r in enumerate(mapping, start=2)}
+    out = [
+        Problem(
+            path,
+            rows.get(code),
+            "stage",
+            message("unmapped_code", lang, code=code, label=book.label(code, lang), n=used[code]),
+            WARNING,
+        )
+        for code in book.codes.index
+        if book.family(code) == IMPORTED and used.get(code)
+    ]
+    return out
+
+
+def no_stage_reached(data: CodedData, lang: str) -> list[Problem]:
+    """An error when there are segments but none belongs to a stage (an import whose codes are not mapped yet)."""
+    seg = data.segments
+    if len(seg) and not seg["stage"].isin(data.codebook.stages).any():
+        path = display_path(data.files.get("code_mapping") or data.files["segments"])
+        return [Problem(path, None, None, message("no_stage_reached", lang, n=len(seg)))]
+    return []
 
 
 # --- analysis --------------------------------------------------------------------------------

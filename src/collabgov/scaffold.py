@@ -13,11 +13,14 @@ from pathlib import Path
 
 import yaml
 
+from . import tables
 from .errors import UsageError
+from .i18n import message
 from .sites import SLUG
 from .tables import schema_descriptor
 
-TABLES = ["cases", "codebook", "informants", "segments", "documents", "claims"]
+TABLES = ["cases", "codebook", "informants", "segments", "documents", "claims"]  # the tables a new site starts with
+DICTIONARY_TABLES = TABLES + ["sources", "code_mapping"]  # and those an import adds
 
 
 def _norm(name: str) -> str:
@@ -28,18 +31,31 @@ def _norm(name: str) -> str:
     return name
 
 
+def _kind_asked(name: str) -> str | None:
+    name = name.strip().lower()
+    if name.startswith("kota "):
+        return "kota"
+    if name.startswith(("kabupaten ", "kab. ", "kab ")):
+        return "kabupaten"
+    return None
+
+
 def lookup_region(kecamatan: str, kabupaten: str) -> dict:
-    """Kecamatan + kabupaten -> names, province and Kemendagri code; unknown names get the closest matches."""
+    """Kecamatan + kabupaten (or kota) -> names, kinds, province and Kemendagri code; unknown names get the
+    closest matches. "Kota Bandung" and "Kabupaten Bandung" are told apart when the word is given."""
     from lokal import wilayah
 
     regencies = [k for p in wilayah.list_wilayah() for k in wilayah.list_wilayah(p.code)]
-    hits = [k for k in regencies if _norm(k.name) == _norm(kabupaten)]
+    asked = _kind_asked(kabupaten)
+    hits = [
+        k
+        for k in regencies
+        if _norm(k.name) == _norm(kabupaten) and (asked is None or k.name.lower().startswith(asked))
+    ]
     if not hits:
         close = difflib.get_close_matches(_norm(kabupaten), [_norm(k.name) for k in regencies], n=5, cutoff=0.6)
         names = [k.name for k in regencies if _norm(k.name) in close]
-        raise UsageError(
-            f"unknown kabupaten/kota '{kabupaten}' in the Kemendagri list; closest: {', '.join(names) or 'none'}"
-        )
+        raise UsageError(message("kabupaten_unknown", "id", name=kabupaten, close=", ".join(names) or "–"))
     found, candidates = [], []
     for regency in hits:
         districts = wilayah.list_wilayah(regency.code)
@@ -50,11 +66,22 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
         close = difflib.get_close_matches(kecamatan.strip().title(), names, n=5, cutoff=0.5)
         where = " / ".join(r.name for r in hits)
         raise UsageError(
-            f"unknown kecamatan '{kecamatan}' in {where}; closest: {', '.join(close) or 'none'} "
-            f"(all {len(names)}: {', '.join(sorted(names))})"
+            message(
+                "kecamatan_unknown",
+                "id",
+                name=kecamatan,
+                where=where,
+                close=", ".join(close) or "–",
+                n=len(names),
+                names=", ".join(sorted(names)),
+            )
         )
     if len(found) > 1:
-        raise UsageError(f"'{kecamatan}' is ambiguous: {', '.join(d.path + ' (' + d.code + ')' for d, _ in found)}")
+        raise UsageError(
+            message(
+                "kecamatan_ambiguous", "id", name=kecamatan, found="; ".join(f"{d.path} ({d.code})" for d, _ in found)
+            )
+        )
     district, regency = found[0]
     province = wilayah.get_wilayah(regency.code.split(".")[0])
     kind = "kota" if regency.type == "kota" or regency.name.startswith("Kota ") else "kabupaten"
@@ -73,32 +100,40 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
     }
 
 
-def template_rows(table: str, years: list[int]) -> list[list[str]]:
+def actor_rows(village_kinds: list[str]) -> list[list[str]]:
+    """Codebook rows for the actors a kecamatan of these kinds of village usually has (a start, to be edited)."""
+    text = resources.files("collabgov").joinpath("templates/actors.csv").read_text("utf-8")
+    actors = [r for r in csv.DictReader(io.StringIO(text)) if r["for"] == "all" or r["for"] in village_kinds]
+    return [
+        [
+            a["code"],
+            "",
+            "actor",
+            str(i),
+            "true",
+            a["label_id"],
+            a["label_en"],
+            a["definition_id"],
+            a["definition_en"],
+            "templat / template",
+        ]
+        for i, a in enumerate(actors, 1)
+    ]
+
+
+def template_rows(table: str, years: list[int], village_kinds: list[str] | None = None) -> list[list[str]]:
     """Header (and starter rows where useful) of the template for ``table``."""
     header = [f["name"] for f in schema_descriptor(table)["fields"]]
     if table == "codebook":
         text = resources.files("collabgov").joinpath("templates/codebook.csv").read_text("utf-8")
-        return list(csv.reader(io.StringIO(text)))
+        return list(csv.reader(io.StringIO(text))) + actor_rows(village_kinds or ["kelurahan", "desa"])
     if table == "cases":
         return [header] + [[str(y), "", "", ""] for y in years]
     return [header]
 
 
 def write_table(path: Path, rows: list[list[str]]) -> None:
-    if path.suffix == ".xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook()
-        ws = wb.active
-        ws.title = path.stem
-        for row in rows:
-            ws.append([int(c) if c.isdigit() else c for c in row])
-        stamp = datetime.datetime(2000, 1, 1)
-        wb.properties.created = wb.properties.modified = stamp
-        wb.save(path)
-    else:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            csv.writer(fh, lineterminator="\n").writerows(rows)
+    tables.write_table(path, rows[0], rows[1:])
 
 
 def data_dictionary() -> str:
@@ -111,7 +146,7 @@ def data_dictionary() -> str:
         "Row 1 of every table is the header; row numbers in error messages are spreadsheet row numbers.",
         "",
     ]
-    for table in TABLES:
+    for table in DICTIONARY_TABLES:
         d = schema_descriptor(table)
         lines += [
             f"## `{table}.csv` / `{table}.xlsx`",
@@ -190,13 +225,17 @@ def new_site(
     fmt: str = "csv",
     synthetic: bool = False,
 ) -> Path:
+    """data/<slug>/ from templates: site.yaml from the Kemendagri list, every table, the texts, a README.
+
+    A new site is fieldwork (the student's own interviews) in Indonesian and English; its codebook's
+    actors fit its kind of villages (kelurahan, desa); its texts fit its number of years."""
     if not SLUG.match(slug or ""):
-        raise UsageError(f"site name {slug!r} is not allowed: use lower-case letters, digits, '-' and '_' (at most 40)")
+        raise UsageError(message("site_name_invalid", "id", name=repr(slug)))
     folder = root / "data" / slug
     if folder.exists():
-        raise UsageError(f"data/{slug}/ exists already; choose another name or remove it first")
+        raise UsageError(message("site_exists", "id", site=slug))
     if fmt not in ("csv", "xlsx"):
-        raise UsageError("FORMAT must be csv or xlsx")
+        raise UsageError(message("format_csv_xlsx", "id"))
     if synthetic:
         region = {
             "kecamatan": kecamatan,
@@ -210,6 +249,8 @@ def new_site(
         region = lookup_region(kecamatan, kabupaten)
     this_year = datetime.date.today().year
     years = years or [this_year - 2, this_year - 1]
+    if len(years) < 2 or years != list(range(years[0], years[0] + len(years))):
+        raise UsageError(message("years_usage", "id", found=" ".join(map(str, years))))
     params = region | {
         "years": years,
         "default_language": "id",
@@ -228,27 +269,49 @@ def new_site(
         shutil.rmtree(staging)
     (staging / "text").mkdir(parents=True)
     header = (
-        f"# Parameters of site '{slug}'. Every notebook receives these through papermill.\n"
-        "# region_code is the Kemendagri code (not the BPS code); keep it quoted.\n"
+        f"# Pengaturan situs '{slug}'. Setiap kunci dijelaskan di docs/site_yaml.md; `make validate SITE={slug}`\n"
+        "# memeriksanya. Settings of the site; every key is described in docs/site_yaml.md.\n"
     )
     text = yaml.safe_dump(params, allow_unicode=True, sort_keys=False)
     text = text.replace(f"region_code: {params['region_code']}\n", f'region_code: "{params["region_code"]}"\n')
     text = text.replace(f"region_code: '{params['region_code']}'\n", f'region_code: "{params["region_code"]}"\n')
     (staging / "site.yaml").write_text(header + text, "utf-8")
     for table in TABLES:
-        write_table(staging / f"{table}.{fmt}", template_rows(table, years))
+        write_table(staging / f"{table}.{fmt}", template_rows(table, years, params["village_kinds"]))
     (staging / "DATA_DICTIONARY.md").write_text(data_dictionary() + "\n", "utf-8")
-    texts = resources.files("collabgov").joinpath("templates/text")
+    templates = resources.files("collabgov").joinpath("templates/text")
+    trend = len(years) >= 3
     for lang in ("id", "en"):
         (staging / "text" / lang).mkdir()
-        for item in texts.joinpath(lang).iterdir():
-            (staging / "text" / lang / item.name).write_text(item.read_text("utf-8"), "utf-8")
-    (staging / "README.md").write_text(
-        f"# Site `{slug}`: Kecamatan {params['kecamatan']}, {params['kabupaten']}, {params['provinsi']}\n\n"
-        + ("**SYNTHETIC**: made-up data for demonstration and tests.\n\n" if synthetic else "")
-        + "Fill in the tables (see DATA_DICTIONARY.md), write the texts in text/id and text/en, record here\n"
-        "where every number and every coded segment comes from, then run `make validate SITE=" + slug + "`.\n",
-        "utf-8",
-    )
+        for item in templates.joinpath(lang).iterdir():
+            name = item.name
+            if name == "background_cases_trend.md":
+                if not trend:
+                    continue
+                name = "background_cases.md"
+            elif name == "background_cases.md" and trend:
+                continue
+            (staging / "text" / lang / name).write_text(item.read_text("utf-8"), "utf-8")
+    (staging / "README.md").write_text(site_readme(slug, params, synthetic), "utf-8")
     staging.rename(folder)
     return folder
+
+
+def site_readme(slug: str, params: dict, synthetic: bool) -> str:
+    """The README of a new site, in Indonesian (with a line in English): what to fill in and how to check it."""
+    kind = "Kota" if params["kabupaten_kind"] == "kota" else "Kabupaten"
+    place = f"Kecamatan {params['kecamatan']}, {kind} {params['kabupaten']}, {params['provinsi']}"
+    return (
+        f"# Situs `{slug}`: {place}\n\n"
+        + ("**SINTETIS / SYNTHETIC**: data rekaan untuk demonstrasi dan pengujian.\n\n" if synthetic else "")
+        + f"Kode wilayah Kemendagri {params['region_code']}; tahun {', '.join(map(str, params['years']))}.\n\n"
+        "## Yang harus diisi\n\n"
+        f"1. Jalankan `make validate SITE={slug}`: hasilnya adalah daftar semua yang belum diisi atau belum benar.\n"
+        "2. Isi tabel-tabelnya (lihat DATA_DICTIONARY.md), atau impor data kode dari perangkat QDA\n"
+        f"   (`make import SITE={slug} FROM=...`).\n"
+        "3. Ganti setiap `[TULIS: ...]` di site.yaml dan di text/id, text/en dengan teks Anda.\n"
+        "4. Catat di README ini dari mana setiap angka dan setiap segmen berasal (sumber data, izin, tanggal).\n"
+        f"5. `make SITE={slug}` membuat laporannya.\n\n"
+        "Panduan lengkap: docs/panduan.md. English: fill in the tables and texts, then run\n"
+        f"`make validate SITE={slug}` (docs/guide.md).\n"
+    )

@@ -128,7 +128,9 @@ def check(
     for match in UNFILLED.finditer(source):
         line = source[: match.start()].count("\n") + 1
         level = WARNING if draft else "error"
-        problems.append(Problem(shown, line, None, message("unfilled", message_lang, found=match.group(0)[:50]), level))
+        problems.append(
+            Problem(shown, line, None, message("unfilled", message_lang, found=short(match.group(0))), level)
+        )
     text_dir = path_of(folder, lang, section).parent
     for token in _walk(_CHECK.parse(source)):
         start = token.map[0] if token.map else 0
@@ -217,11 +219,16 @@ def render(folder: Path, lang: str, section: str, fill, message_lang: str) -> st
     return f"<div class='narrative' lang='{lang}'>{_RENDER.renderer.render(tokens, _RENDER.options, {})}</div>"
 
 
+def short(placeholder: str, width: int = 40) -> str:
+    """``[TULIS: a long instruction ...]`` as a message quotes it."""
+    return placeholder if len(placeholder) <= width else placeholder[: width - 2].rstrip() + " …]"
+
+
 def unfilled_in(value, path: str = "") -> list[tuple[str, str]]:
     """(key path, placeholder) for every ``[TULIS: ...]`` left in a nested value (site.yaml, table cells)."""
     if isinstance(value, str):
         match = UNFILLED.search(value)
-        return [(path, match.group(0)[:50])] if match else []
+        return [(path, short(match.group(0)))] if match else []
     if isinstance(value, dict):
         return [hit for k, v in value.items() for hit in unfilled_in(v, f"{path}.{k}" if path else str(k))]
     if isinstance(value, list):

@@ -58,6 +58,7 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
         coded = coding.load_coded_data(folder, lang, problems)
     if coded is not None:
         problems.add(_informant_count(site, coded, lang))
+        problems.add(coding.no_stage_reached(coded, lang))
 
     with problems.collecting():
         claim_checks.load_claims(folder, lang, coded)
@@ -65,7 +66,8 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
     unfilled_level = WARNING if draft else "error"
     for key, found in texts.unfilled_in(site.params):
         line = site.lines.get(key)
-        problems.add(Problem("site.yaml", line, key, message("unfilled", lang, found=found), unfilled_level))
+        shown = display_path(folder / "site.yaml")
+        problems.add(Problem(shown, line, key, message("unfilled", lang, found=found), unfilled_level))
 
     known = fact_names(site)
     for text_lang in site.languages:
@@ -91,7 +93,7 @@ def _informant_count(site: Site, coded, lang: str) -> list[Problem]:
         return []
     line = site.lines.get("study.published_informants")
     text = message("informants_differ", lang, stated=stated, listed=listed)
-    return [Problem("site.yaml", line, "study.published_informants", text, WARNING)]
+    return [Problem(display_path(site.folder / "site.yaml"), line, "study.published_informants", text, WARNING)]
 
 
 def fact_names(site: Site) -> set[str]:

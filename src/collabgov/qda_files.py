@@ -5,10 +5,10 @@
   informant attributes) and text sources with character offsets are read; GUIDs are not stable
   across tools, so codes are matched by name. The zip is read in memory, never extracted: members
   outside the archive's own folder, oversized members and zip bombs are refused.
-* Taguette highlight exports (CSV or XLSX: ``id, document, tag, content``; no offsets, no coder).
+* Taguette highlight exports (CSV or XLSX: ``id, document, tag, content``; no offsets, no coder) and
+  codebook exports (``tag, description, number of highlights``); a nested tag is ``parent.child``.
 
-A site's ``stage_mapping.csv`` assigns imported codes to the codebook's stages and families; codes
-it does not list are kept (family ``imported``) and still counted in the code frequencies.
+What an import becomes in the site's tables is ``site_import``'s work.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import DataError, Problem, display_path
 from .i18n import message
-from .tables import find_table, load_table, read_table, validate_table
+from .tables import read_table, validate_table
 
 NS = "urn:QDA-XML:project:1.0"
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
@@ -103,7 +103,11 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
                 name = (code.get("name") or "").strip()
                 code_path = f"{parent_path}/{name}" if parent_path else name
                 codes[code.get("guid")] = code_path
-                out.codes.append({"name": name, "path": code_path, "parent_path": parent_path})
+                described = code.find(q("Description"))
+                description = (described.text or "").strip() if described is not None else None
+                out.codes.append(
+                    {"name": name, "path": code_path, "parent_path": parent_path, "description": description or None}
+                )
                 walk(code, code_path)
 
         book = root.find(q("CodeBook"))
@@ -193,15 +197,35 @@ def _position(selection, attribute: str, shown: str, source: str, lang: str) -> 
 # --- Taguette ---------------------------------------------------------------------------------
 
 
+TAGUETTE_SEPARATOR = "."  # Taguette names a nested tag "parent.child"
+
+
+def _taguette_code(out: Imported, seen: set, tag: str, description: str | None = None) -> str:
+    """Add tag ``tag`` (and its parents) to ``out.codes`` once; return its path ('/'-separated, as REFI-QDA's)."""
+    parts = [p.strip() for p in tag.split(TAGUETTE_SEPARATOR) if p.strip()] or [tag.strip()]
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        if path not in seen:
+            seen.add(path)
+            parent = "/".join(parts[: depth - 1]) or None
+            out.codes.append(
+                {
+                    "name": parts[depth - 1],
+                    "path": path,
+                    "parent_path": parent,
+                    "description": description if depth == len(parts) else None,
+                }
+            )
+    return "/".join(parts)
+
+
 def read_taguette(path: Path, lang: str = "en") -> Imported:
+    """Taguette's highlights export (CSV or XLSX: id, document, tag, content; one row per highlight and tag)."""
     rows = validate_table(read_table(path, lang), "taguette", lang)
     out = Imported(tool="Taguette")
-    seen_codes, highlights = set(), {}
+    seen, highlights = set(), {}
     for row in rows:
-        tag = row["tag"].strip()
-        if tag not in seen_codes:
-            seen_codes.add(tag)
-            out.codes.append({"name": tag, "path": tag, "parent_path": None})
+        code = _taguette_code(out, seen, row["tag"])
         h = highlights.setdefault(
             row["id"],
             {
@@ -214,7 +238,7 @@ def read_taguette(path: Path, lang: str = "en") -> Imported:
                 "informant": slug(row["document"]),
             },
         )
-        h["codes"].append(tag)
+        h["codes"].append(code)
     out.codings = list(highlights.values())
     documents = dict.fromkeys(h["source"] for h in out.codings)
     out.sources = [{"source": d, "characters": None, "informant": slug(d)} for d in documents]
@@ -222,167 +246,27 @@ def read_taguette(path: Path, lang: str = "en") -> Imported:
     return out
 
 
-# --- into the site's tables -------------------------------------------------------------------
+def read_taguette_codebook(path: Path, lang: str = "en") -> Imported:
+    """Taguette's codebook export (tag, description, number of highlights[, number of documents]): codes only."""
+    rows = validate_table(read_table(path, lang), "taguette_codebook", lang)
+    out = Imported(tool="Taguette")
+    seen: set = set()
+    for row in rows:
+        _taguette_code(out, seen, row["tag"], row.get("description"))
+    return out
+
+
+# --- which reader --------------------------------------------------------------------------------
 
 
 def read_any(path: Path, lang: str = "en") -> Imported:
+    """A REFI-QDA project (.qdpx), or a Taguette highlights or codebook export (.csv, .xlsx) by its header."""
     path = Path(path)
     if path.suffix.lower() == ".qdpx":
         return read_qdpx(path, lang)
     if path.suffix.lower() in (".csv", ".xlsx"):
+        header = {h.lower() for h in read_table(path, lang).header}
+        if "tag" in header and "document" not in header and "content" not in header:
+            return read_taguette_codebook(path, lang)
         return read_taguette(path, lang)
     raise _refuse(display_path(path), None, "import_kind", lang)
-
-
-def site_tables(imported: Imported, folder: Path, lang: str = "en") -> dict[str, list[dict]]:
-    """The site's codebook, informants, sources and segments from an import and its stage mapping."""
-    from .coding import load_codebook
-
-    book = load_codebook(folder, lang)
-    stages = book.stages
-    mapping = {r["code"]: r for r in (load_table(folder, "stage_mapping", lang, required=False) or [])}
-    path = display_path(find_table(folder, "stage_mapping") or folder / "stage_mapping.csv")
-    problems = [
-        Problem(path, n, "stage", message("mapping_stage", lang, found=r["stage"], expected=", ".join(stages)))
-        for n, r in enumerate(mapping.values(), start=2)
-        if r["stage"] and r["stage"] not in stages
-    ]
-    problems += [
-        Problem(path, n, "same_as", message("mapping_same_as", lang, found=r["same_as"]))
-        for n, r in enumerate(mapping.values(), start=2)
-        if r.get("same_as") and r["same_as"] not in book.codes.index
-    ]
-    if problems:
-        raise DataError(problems)
-
-    # the site's own codes stay; codes from an earlier import are replaced
-    codebook = [dict(r) for _, r in book.codes.iterrows() if r.get("source") != "imported"]
-    code_id, taken = {}, {c["code"] for c in codebook}
-    aliases = {}
-    for code in imported.codes:
-        m = mapping.get(code["path"]) or mapping.get(code["name"]) or {}
-        if m.get("same_as"):
-            aliases[code["path"]] = code_id[code["path"]] = m["same_as"]
-            continue
-        ident = base = slug(code["path"].replace("/", " "))
-        n = 2
-        while ident in taken and ident not in code_id.values():
-            ident, n = f"{base}_{n}", n + 1
-        taken.add(ident)
-        code_id[code["path"]] = ident
-    for code in imported.codes:
-        if code["path"] in aliases:
-            continue
-        m = mapping.get(code["path"]) or mapping.get(code["name"]) or {}
-        parent = code_id.get(code["parent_path"]) if code["parent_path"] else (m.get("stage") or None)
-        family = "stage" if m.get("stage") else (m.get("family") or None)
-        codebook.append(
-            {
-                "code": code_id[code["path"]],
-                "parent": parent,
-                "family": family or "imported",
-                "order": None,
-                "in_diagram": None,
-                "label_id": code["name"],
-                "label_en": code["name"],
-                "definition_id": None,
-                "definition_en": None,
-                "source": "imported",
-            }
-        )
-    # nested codes under a mapped parent belong to its stage
-    by_id = {c["code"]: c for c in codebook}
-    for c in codebook:
-        p, seen = c["parent"], set()
-        while p and p in by_id and p not in seen and c["family"] == "imported":
-            seen.add(p)
-            if by_id[p]["family"] == "stage":
-                c["family"] = "stage"
-            p = by_id[p]["parent"]
-
-    def stage_of(ident):
-        seen = set()
-        while ident and ident not in seen:
-            seen.add(ident)
-            if ident in stages:
-                return ident
-            ident = by_id[ident]["parent"] if ident in by_id else None
-        return None
-
-    segments = []
-    for n, c in enumerate(imported.codings, start=1):
-        ids = [code_id[p] for p in c["codes"]]
-        stage = next((s for s in map(stage_of, ids) if s), None)
-        segments.append(
-            {
-                "segment_id": f"Q{n:04d}",
-                "section": c["source"],
-                "paragraph": None,
-                "start": c["start"],
-                "end": c["end"],
-                "statement": "finding",
-                "evidence": "interview",
-                "stage": stage,
-                "codes": ";".join(dict.fromkeys(ids)),
-                "informant": c["informant"],
-                "coder": c["coder"],
-                "text": c["text"],
-                "paraphrase_id": None,
-                "paraphrase_en": None,
-            }
-        )
-    informants = [
-        {
-            "informant_id": i["informant_id"],
-            "role_id": i["role"] or None,
-            "role_en": i["role"] or None,
-            "role_status": "stated" if i["role"] else "not_reported",
-            "basis_id": f"impor dari {imported.tool}",
-            "basis_en": f"imported from {imported.tool}",
-            "attributes": i["attributes"] or None,
-        }
-        for i in imported.informants
-    ]
-    known = {i["informant_id"] for i in informants}
-    for s in segments:
-        if s["informant"] not in known:
-            s["informant"] = "unattributed"
-    sources = [s for s in imported.sources]
-    return {"codebook": codebook, "informants": informants, "segments": segments, "sources": sources}
-
-
-def write_site_tables(folder: Path, tables: dict[str, list[dict]]) -> list[Path]:
-    """Write the tables as CSV (replacing earlier imports of the same tables); return the paths written."""
-    import csv
-
-    from .tables import remove_other_formats, schema_descriptor
-
-    written = []
-    for name, rows in tables.items():
-        columns = [f["name"] for f in schema_descriptor(name)["fields"]]
-        remove_other_formats(folder, name, ".csv")
-        target = folder / f"{name}.csv"
-        tmp = target.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(columns)
-            for row in rows:
-                w.writerow(
-                    [
-                        ""
-                        if row.get(c) is None or row.get(c) != row.get(c)
-                        else (
-                            "true"
-                            if row.get(c) is True
-                            else "false"
-                            if row.get(c) is False
-                            else str(int(row[c]))
-                            if isinstance(row.get(c), float) and float(row[c]).is_integer()
-                            else str(row[c])
-                        )
-                        for c in columns
-                    ]
-                )
-        tmp.replace(target)
-        written.append(target)
-    return written
