@@ -28,7 +28,7 @@ $(READY): pyproject.toml requirements.lock
 setup: $(READY)
 
 build: check-site $(READY)
-	$(PY) -m collabgov build "$(SITE)" --jobs $(JOBS)
+	$(PY) -m collabgov build "$(SITE)" --jobs $(JOBS) $(if $(DRAFT),--draft)
 
 all-sites: $(READY)
 	$(PY) -m collabgov build --all --jobs $(JOBS)
@@ -51,19 +51,21 @@ format: $(READY)
 	$(VENV)/bin/ruff check --fix src tests
 	$(VENV)/bin/ruff format src tests
 
+# Containers and Binder-like images run as root: JupyterLab refuses that unless told.
 lab: $(READY)
-	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL)
+	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL) \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 new-site: $(READY)
 	@test -n "$(KECAMATAN)" -a -n "$(KABUPATEN)" || { echo 'usage: make new-site SITE=<name> KECAMATAN="..." KABUPATEN="..." [YEARS="2023 2024"] [FORMAT=xlsx]' >&2; exit 2; }
 	$(PY) -m collabgov new-site "$(SITE)" --kecamatan "$(KECAMATAN)" --kabupaten "$(KABUPATEN)" --years "$(YEARS)" --format "$(or $(FORMAT),csv)"
 
 validate: check-site $(READY)
-	$(PY) -m collabgov validate "$(SITE)"
+	$(PY) -m collabgov validate "$(SITE)" $(if $(DRAFT),--draft)
 
 import: check-site $(READY)
-	@test -n "$(FROM)" || { echo 'usage: make import SITE=<name> FROM=<file.qdpx|taguette.csv|taguette.xlsx>' >&2; exit 2; }
-	$(PY) -m collabgov import "$(SITE)" "$(FROM)"
+	@test -n "$(FROM)" || { echo 'usage: make import SITE=<name> FROM=<file.qdpx|taguette.csv|taguette.xlsx> [REPLACE=1]' >&2; exit 2; }
+	$(PY) -m collabgov import "$(SITE)" "$(FROM)" $(if $(REPLACE),--replace)
 
 compare: $(READY)
 	@test -n "$(SITES)" || { echo 'usage: make compare SITES="pujud sintetis"' >&2; exit 2; }

@@ -1,8 +1,11 @@
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,16 +30,24 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+SITES_BUILT = ("pujud", "sintetis", "kota")  # every site the tests build; "kota" is a SYNTHETIC student site
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
-    """The Pujud site built once, through papermill, into a temporary copy of the compendium."""
+    """Pujud, the synthetic demo site and a synthetic student site (a kota, three years, a Taguette import,
+    one part left unfilled: a draft), built once through papermill into a temporary copy of the compendium."""
+    from student_site import make_student_site
+
     from collabgov.build import build_sites
 
     root = tmp_path_factory.mktemp("compendium")
     for name in ("notebooks", "data"):
         shutil.copytree(ROOT / name, root / name)
     (root / "Makefile").write_text("# sandbox\n")
+    make_student_site(root)
     assert build_sites(root, ["pujud", "sintetis"], jobs=2) == []
+    assert build_sites(root, ["kota"], jobs=2, draft=True) == []
     return root
 
 

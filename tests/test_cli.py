@@ -95,3 +95,10 @@ def test_a_failing_notebook_leaves_only_its_executed_notebooks_and_says_where(sa
     assert failed.is_dir() and {p.suffix for p in failed.iterdir()} == {".ipynb"}
     assert not (sandbox / "build/pujud.tmp").exists()
     assert (sandbox / "reports/pujud/report.id.html").read_text() == "earlier report"
+
+
+def test_make_lab_runs_as_root_in_containers():
+    import os
+
+    result = run("make", "-n", "--no-print-directory", "lab")
+    assert ("--allow-root" in result.stdout) == (os.getuid() == 0), result.stdout

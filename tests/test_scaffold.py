@@ -29,9 +29,13 @@ def test_region_lookup_fills_code_and_province():
 
 
 def test_unknown_kecamatan_gets_the_closest_matches():
-    with pytest.raises(UsageError, match=r"kecamatan 'Pujd' tidak ada di Kabupaten Rokan Hilir; yang paling mirip: Pujud"):
+    with pytest.raises(
+        UsageError, match=r"kecamatan 'Pujd' tidak ada di Kabupaten Rokan Hilir; yang paling mirip: Pujud"
+    ):
         lookup_region("Pujd", "Kabupaten Rokan Hilir")
-    with pytest.raises(UsageError, match=r"kabupaten/kota 'Rokan Hilr' tidak ada .*yang paling mirip: .*Kabupaten Rokan Hilir"):
+    with pytest.raises(
+        UsageError, match=r"kabupaten/kota 'Rokan Hilr' tidak ada .*yang paling mirip: .*Kabupaten Rokan Hilir"
+    ):
         lookup_region("Pujud", "Rokan Hilr")
 
 
@@ -136,7 +140,9 @@ def test_a_new_site_in_a_kota_with_three_years_fits_its_region_and_its_years(tmp
     assert "{{ cases_trend_rr }}" in text and "{{ cases_rate_ratio }}" not in text
     assert "Situs `coblong`: Kecamatan Coblong, Kota Bandung, Jawa Barat" in (folder / "README.md").read_text()
     said = [str(p) for p in validate_site(site).items]
-    assert any("informants.xlsx: belum diisi" in p for p in said) and any("segments.xlsx: belum diisi" in p for p in said)
+    assert any("informants.xlsx: belum diisi" in p for p in said) and any(
+        "segments.xlsx: belum diisi" in p for p in said
+    )
     assert any("site.yaml:" in p and "study.title: bagian ini belum diisi" in p for p in said)
     assert not any("Traceback" in p or "KeyError" in p for p in said)
 

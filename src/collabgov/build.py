@@ -180,6 +180,8 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
     export.export_pdf(html, html.with_suffix(".pdf"))
     with tempfile.TemporaryDirectory(prefix=".export-", dir=work) as scratch:
         export.export_docx(html, html.with_suffix(".docx"), Path(scratch))
+    if draft:
+        export.mark_docx_draft(html.with_suffix(".docx"))
 
 
 def write_manifest(work: Path, record: dict, lang: str) -> None:

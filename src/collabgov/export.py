@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
+DRAFT_MARK = "DRAF / DRAFT"  # on every page of a draft: the PDF's page header, the DOCX's header
 _DATA_URI = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
 _LINKED = re.compile(r"^image-\d{3}\.(png|jpeg)$")
 
@@ -42,9 +43,16 @@ def export_html(executed: Path, target: Path, lang: str, title: str, draft: bool
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["title"] = title
     css = resources.files("collabgov").joinpath("static/report.css").read_text("utf-8")
-    body, _ = HTMLExporter(config=config).from_notebook_node(
-        nb, resources={"report_css": css, "report_lang": lang, "draft": draft}
-    )
+    from .i18n import label
+
+    resources_ = {
+        "report_css": css,
+        "report_lang": lang,
+        "draft": draft,
+        "draft_mark": DRAFT_MARK,
+        "draft_text": label("report.draft_banner", lang),
+    }
+    body, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=resources_)
     target.write_text(body, "utf-8")
 
 
@@ -144,6 +152,55 @@ def export_docx(html: Path, target: Path, scratch: Path) -> None:
         extra_args=["--resource-path", str(scratch), "--metadata", "title="],
         cworkdir=str(scratch),
     )
+
+
+def mark_docx_draft(path: Path) -> None:
+    """Give every page of a DOCX a header saying DRAFT. The zip is rewritten entry by entry with the same
+    dates, so the same document gives the same bytes."""
+    import zipfile
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    header = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:hdr xmlns:w="{w}">'
+        '<w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:rPr><w:b/><w:color w:val="B00000"/></w:rPr>'
+        f"<w:t>{DRAFT_MARK}</w:t></w:r></w:p></w:hdr>"
+    )
+    reference = '<w:headerReference w:type="default" r:id="rIdDraftHeader"/>'
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info)) for info in zin.infolist()]
+    out = []
+    for info, data in entries:
+        text = data.decode("utf-8") if info.filename.endswith((".xml", ".rels")) else None
+        if info.filename == "word/document.xml":
+            if re.search(r"<w:sectPr\b[^>]*/>", text):
+                text = re.sub(r"<w:sectPr\b([^>]*)/>", rf"<w:sectPr\1>{reference}</w:sectPr>", text, count=1)
+            elif "<w:sectPr" in text:
+                text = re.sub(r"(<w:sectPr\b[^>]*>)", rf"\1{reference}", text, count=1)
+            else:
+                text = text.replace("</w:body>", f"<w:sectPr>{reference}</w:sectPr></w:body>")
+            out.append((info, text.encode("utf-8")))
+            added = zipfile.ZipInfo("word/header1.xml", date_time=info.date_time)
+            added.compress_type = zipfile.ZIP_DEFLATED
+            out.append((added, header.encode("utf-8")))
+        elif info.filename == "word/_rels/document.xml.rels":
+            rel = (
+                '<Relationship Id="rIdDraftHeader" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                'relationships/header" Target="header1.xml"/>'
+            )
+            out.append((info, text.replace("</Relationships>", rel + "</Relationships>").encode("utf-8")))
+        elif info.filename == "[Content_Types].xml":
+            part = (
+                '<Override PartName="/word/header1.xml" ContentType="application/vnd.openxmlformats-'
+                'officedocument.wordprocessingml.header+xml"/>'
+            )
+            out.append((info, text.replace("</Types>", part + "</Types>").encode("utf-8")))
+        else:
+            out.append((info, data))
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as zout:
+        for info, data in out:
+            zout.writestr(info, data)
+    tmp.replace(path)
 
 
 def preload() -> None:

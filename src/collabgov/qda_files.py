@@ -79,7 +79,7 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
     shown = display_path(path)
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise _refuse(shown, None, "qdpx_unreadable", lang, detail=type(exc).__name__) from None
     with zf:
         members = _safe_members(zf, shown, lang)
@@ -87,9 +87,11 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
         if len(projects) != 1:
             raise _refuse(shown, None, "qdpx_projects", lang, found=len(projects))
         try:
-            root = ElementTree.fromstring(zf.read(members[projects[0]]))
-        except (ParseError, DefusedXmlException, zipfile.BadZipFile, EOFError) as exc:
-            raise _refuse(shown, projects[0], "qdpx_bad_xml", lang, detail=exc) from None
+            root = ElementTree.fromstring(_member(zf, members[projects[0]], shown, lang))
+        except (ParseError, DefusedXmlException, ValueError) as exc:
+            line, column = getattr(exc, "position", (None, None))
+            where = message("xml_position", lang, line=line, column=column) if line else type(exc).__name__
+            raise _refuse(shown, projects[0], "qdpx_bad_xml", lang, detail=where) from None
         if root.tag != f"{{{NS}}}Project":
             raise _refuse(shown, projects[0], "qdpx_namespace", lang, namespace=NS, found=root.tag)
         q = lambda tag: f"{{{NS}}}{tag}"
@@ -170,6 +172,16 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
     return out
 
 
+def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str, lang: str) -> bytes:
+    """One member of the archive; a damaged or encrypted member is a refusal, not a traceback."""
+    import zlib
+
+    try:
+        return zf.read(info)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise _refuse(shown, None, "qdpx_unreadable", lang, detail=type(exc).__name__) from None
+
+
 def _source_text(zf, members, folders, source, q, shown, lang) -> str:
     inline = source.find(q("PlainTextContent"))
     if inline is not None:
@@ -182,7 +194,7 @@ def _source_text(zf, members, folders, source, q, shown, lang) -> str:
     for candidate in candidates:
         key = str(PurePosixPath(candidate))
         if key in members:
-            return zf.read(members[key]).decode("utf-8-sig", errors="replace")
+            return _member(zf, members[key], shown, lang).decode("utf-8-sig", errors="replace")
     raise _refuse(shown, source.get("name"), "qdpx_missing_source", lang, ref=ref)
 
 

@@ -196,8 +196,9 @@ def parse_yaml(data: bytes) -> tuple[object, dict]:
         raise _Refusal("yaml_encoding", None) from None
     if "\x00" in text:
         raise _Refusal("yaml_encoding", None)
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -209,7 +210,8 @@ def parse_yaml(data: bytes) -> tuple[object, dict]:
     except (yaml.YAMLError, RecursionError, TypeError, ValueError):
         raise _Refusal("yaml_invalid", None) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 @cache

@@ -1,0 +1,120 @@
+"""Every output of every site the tests build: no 'nan', 'None' or empty brackets anywhere; numbers in the
+narrative only where a table or figure of the report shows them; drafts marked on every page; each site's
+report speaks of its own study (region, kind of study)."""
+
+import html
+import json
+import re
+import zipfile
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import SITES_BUILT
+
+pytestmark = pytest.mark.e2e
+
+BLANKS = re.compile(r"\bnan\b|\bNaN\b|\bNone\b|\(\s*\)|\[\s*\]|\bNaT\b|<NA>")
+
+
+def visible(page: str) -> str:
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<[^>]+>", " ", page)
+    return re.sub(r"\s+", " ", html.unescape(page))
+
+
+def texts_of(built, site):
+    """(name, text) of everything a reader of the site's outputs sees."""
+    out = []
+    for path in sorted((built / "reports" / site).glob("report.*.html")):
+        page = path.read_text("utf-8")
+        out.append((path.name, visible(page)))
+        out.append((path.name + " (alt text)", " ".join(html.unescape(a) for a in re.findall(r'alt="([^"]*)"', page))))
+    for path in sorted((built / "reports" / site).glob("report.*.pdf")):
+        out.append((path.name, " ".join(p.extract_text() or "" for p in PdfReader(path).pages)))
+    for path in sorted((built / "reports" / site).glob("report.*.docx")):
+        with zipfile.ZipFile(path) as zf:
+            out.append((path.name, visible(zf.read("word/document.xml").decode("utf-8"))))
+    gallery = built / "figures" / site / "index.html"
+    out.append((gallery.name, visible(gallery.read_text("utf-8"))))
+    for sidecar in sorted((built / "figures" / site).glob("*.*.json")):
+        record = json.loads(sidecar.read_text("utf-8"))
+        out.append((sidecar.name, f"{record['caption']} {record['alt']} {record['source']}"))
+    return out
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+def test_no_output_prints_nan_none_or_empty_brackets(built, site):
+    found = [
+        (name, m.group(0), text[max(0, m.start() - 40) : m.end() + 40])
+        for name, text in texts_of(built, site)
+        for m in BLANKS.finditer(text)
+    ]
+    assert not found, found[:5]
+
+
+NUMBER = re.compile(r"(?<![\w.,])[−+-]?\d+(?:[.,]\d+)*%?")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers of a text, as digits only: 1,07 (Indonesian) and 1.07 (English) are the same number."""
+    return {re.sub(r"\D", "", n) for n in NUMBER.findall(text)}
+
+
+def sections(page: str) -> tuple[str, str]:
+    """(the report's narrative without its reference list, the reference list)."""
+    refs = re.search(r'<h2 id="references">.*?(?=<h2 )', page, flags=re.S)
+    body = page.replace(refs.group(0), "") if refs else page
+    narrative = " ".join(visible(d) for d in re.findall(r'<div class="narrative".*?</div>', body, flags=re.S))
+    return narrative, visible(refs.group(0)) if refs else ""
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_narrative_quotes_only_numbers_a_table_or_figure_shows(built, site, lang):
+    """Abstract, narrative and claims quote no number that stands in no table or figure of the report (a citation's
+    year or pages stand in the reference list)."""
+    page = (built / "reports" / site / f"report.{lang}.html").read_text("utf-8")
+    narrative, references = sections(page)
+    claims = re.search(r'<div class="table-block" id="table-claims">.*?</div>', page, flags=re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", claims.group(0)) if claims else []
+    recomputed = [re.findall(r"<td[^>]*>(.*?)</td>", row)[3] for row in rows if len(re.findall(r"<td", row)) > 3]
+    tables = [t for t in re.findall(r"<table.*?</table>", page, flags=re.S) if "table-claims" not in t]
+    shown = " ".join(
+        visible(t)
+        for t in re.findall(r"<table.*?</table>", page, flags=re.S)
+        if "Klaim (parafrasa)" not in t and "Claim (paraphrased)" not in t
+    )
+    shown += " " + " ".join(visible(f) for f in re.findall(r"<figcaption>.*?</figcaption>", page, flags=re.S))
+    shown += " " + " ".join(html.unescape(a) for a in re.findall(r'alt="([^"]*)"', page)) + " " + references
+    quoted = numbers(narrative) | numbers(" ".join(html.unescape(r) for r in recomputed))
+    headings = {
+        n for n in numbers(narrative) if re.search(rf"(Tabel|Table|Gambar|Figure|Bagan|Lampiran) {n}\b", narrative)
+    }
+    missing = quoted - numbers(shown) - headings
+    assert tables and narrative
+    assert not missing, f"{site} {lang}: numbers in the text that no table or figure shows: {sorted(missing)}"
+
+
+def test_a_draft_says_so_on_every_page_and_a_finished_report_never_does(built):
+    for lang in ("id", "en"):
+        pdf = PdfReader(built / f"reports/kota/report.{lang}.pdf")
+        assert all("DRAF / DRAFT" in (page.extract_text() or "") for page in pdf.pages)
+        assert 'class="draft"' in (built / f"reports/kota/report.{lang}.html").read_text()
+        with zipfile.ZipFile(built / f"reports/kota/report.{lang}.docx") as zf:
+            assert "DRAF / DRAFT" in zf.read("word/header1.xml").decode()
+            assert "rIdDraftHeader" in zf.read("word/document.xml").decode()
+        pujud = PdfReader(built / f"reports/pujud/report.{lang}.pdf")
+        assert not any("DRAF" in (page.extract_text() or "") for page in pujud.pages)
+
+
+def test_the_student_site_speaks_of_its_own_study(built):
+    """A kota, the student's own fieldwork, three years: no Kabupaten, no 'article', a trend over all years."""
+    text = visible((built / "reports/kota/report.id.html").read_text("utf-8"))
+    assert "Kota Contoh" in text and "Kabupaten Contoh" not in text
+    assert "artikel" not in text.lower() and "disebut dalam studi" not in text
+    assert "Tren selama seluruh periode" in text and "Catatan data: pada 2023 jumlah tersangka (11)" in text
+    english = visible((built / "reports/kota/report.en.html").read_text("utf-8"))
+    assert "article" not in english.lower() and "Trend over the whole period" in english
+    pujud = visible((built / "reports/pujud/report.id.html").read_text("utf-8"))
+    assert "Kabupaten Rokan Hilir" in pujud and "Tren selama seluruh periode" not in pujud
