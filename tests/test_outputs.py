@@ -118,3 +118,136 @@ def test_the_student_site_speaks_of_its_own_study(built):
     assert "article" not in english.lower() and "Trend over the whole period" in english
     pujud = visible((built / "reports/pujud/report.id.html").read_text("utf-8"))
     assert "Kabupaten Rokan Hilir" in pujud and "Tren selama seluruh periode" not in pujud
+
+
+ENGLISH = {
+    "the",
+    "and",
+    "of",
+    "to",
+    "in",
+    "is",
+    "are",
+    "was",
+    "were",
+    "with",
+    "for",
+    "from",
+    "by",
+    "on",
+    "this",
+    "that",
+    "these",
+    "those",
+    "not",
+    "as",
+    "be",
+    "been",
+    "which",
+    "it",
+    "its",
+    "at",
+    "or",
+    "an",
+    "has",
+    "have",
+    "had",
+    "their",
+    "there",
+    "than",
+    "but",
+    "if",
+    "into",
+    "also",
+    "only",
+    "each",
+    "one",
+    "two",
+    "our",
+    "we",
+    "you",
+}
+
+
+def indonesian_prose(page: str) -> str:
+    """The Indonesian report's own words: without the English abstract, the reference list, identifiers from the
+    data (code), titles in italics or quotation marks."""
+    page = re.sub(r'<h2 id="abstract">.*?(?=<h2 )', " ", page, flags=re.S)
+    page = re.sub(r'<h2 id="references">.*?(?=<h2 )', " ", page, flags=re.S)
+    page = re.sub(r"<(code|em|i|title)\b.*?</\1>", " ", page, flags=re.S)
+    text = visible(page)
+    return re.sub(r"“[^”]*”|\"[^\"]*\"", " ", text)
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+def test_the_indonesian_report_is_indonesian(built, site):
+    text = indonesian_prose((built / f"reports/{site}/report.id.html").read_text("utf-8"))
+    words = re.findall(r"[A-Za-z]+", text)
+    english = [
+        (w, text[max(0, m.start() - 50) : m.end() + 50])
+        for m in re.finditer(r"\b[A-Za-z]+\b", text)
+        if (w := m.group(0)).lower() in ENGLISH
+    ]
+    assert len(words) > 300
+    assert not english, english[:8]
+
+
+LETTERS = "A-Za-zÀ-ÿ"
+
+
+def broken_words(pdf_path, vocabulary: set[str]) -> list[tuple[int, str, str]]:
+    """Words split over two lines without a hyphen: both halves glue into a word of the report, and at least one
+    half is no word of its own."""
+    out = []
+    for number, page in enumerate(PdfReader(pdf_path).pages, start=1):
+        lines = [line.strip() for line in (page.extract_text() or "").splitlines() if line.strip()]
+        for first, second in zip(lines, lines[1:]):
+            a = re.search(rf"(?:^|\s)([{LETTERS}]+)$", first)
+            b = re.match(rf"([{LETTERS}]+)(?:$|[\s,.;:)])", second)
+            if a and b:
+                x, y = a.group(1), b.group(1)
+                whole = (x + y).lower()
+                if whole in vocabulary and (x.lower() not in vocabulary or y.lower() not in vocabulary):
+                    out.append((number, x, y))
+    return out
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_no_word_is_broken_without_a_hyphen_in_the_pdf(built, site, lang):
+    """Words break only where the report's language hyphenates them (with a hyphen), never mid-word."""
+    page = (built / f"reports/{site}/report.{lang}.html").read_text("utf-8")
+    vocabulary = {w.lower() for w in re.findall(rf"[{LETTERS}]+", visible(page).replace("\u200b", ""))}
+    assert not broken_words(built / f"reports/{site}/report.{lang}.pdf", vocabulary)
+
+
+COLUMN_INCHES = 170 / 25.4  # the A4 text column of the report
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+def test_every_text_in_every_figure_prints_at_8_pt_or_more(built, site):
+    """The report prints a figure at its own size (300 dpi), shrunk only when wider than the text column."""
+    small = []
+    for sidecar in sorted((built / "figures" / site).glob("*.*.json")):
+        record = json.loads(sidecar.read_text("utf-8"))
+        printed = record["min_font_pt"] * min(1.0, COLUMN_INCHES / record["width_in"])
+        if printed < 8:
+            small.append((sidecar.name, round(printed, 2)))
+    assert not small
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+def test_the_docx_shows_the_title_once_and_the_gallery_follows_the_report(built, site):
+    from collabgov.sites import load_site
+
+    for lang in ("id", "en"):
+        with zipfile.ZipFile(built / f"reports/{site}/report.{lang}.docx") as zf:
+            document = zf.read("word/document.xml").decode("utf-8")
+        title = re.search(r"<h1>(.*?)</h1>", (built / f"reports/{site}/report.{lang}.html").read_text("utf-8")).group(1)
+        assert visible(document).count(html.unescape(title)[:40]) == 1
+    gallery = (built / f"figures/{site}/index.html").read_text("utf-8")
+    numbers = [int(n) for n in re.findall(r"<h2>(?:Gambar|Figure) (\d+) ·", gallery)]
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    page = (built / f"reports/{site}/report.{load_site(built, site).lang}.html").read_text("utf-8")
+    first = re.search(r"<figure id=\"figure-([a-z_]+)\"", page).group(1)
+    assert re.search(rf"<h2>(?:Gambar|Figure) 1 · {first}\.", gallery)

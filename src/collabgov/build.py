@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import export, provenance, publish, scheduler
 from .errors import ERROR, DataError, Problem, UsageError, display_path, os_error_key
+from .gallery import gallery
 from .i18n import message
 from .inputs import site_files
 from .sites import Site, load_site, peek_site
@@ -145,7 +146,7 @@ def prepare(root: Path, out: Path, slug: str, force: bool, draft: bool) -> SiteB
 
 def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
     """Export, write manifest and provenance, publish, stamp."""
-    slug, lang = b.site.slug, b.site.lang
+    slug = b.site.slug
     reads = {s.name: b.stamps.get("steps", {}).get(s.name, {}).get("reads", []) for s in b.steps}
     for step in b.todo:
         reads[step.name] = [list(r) for r in scheduler.inputs.recorded(scheduler.reads_file(b.work, step))]
@@ -154,7 +155,7 @@ def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
     build_id = scheduler.digest(*(prints[s.name] for s in b.steps))
     record = b.record | {"build": build_id}
     provenance.write_json(b.work / "report" / "provenance.json", record)
-    write_manifest(b.work, record, lang)
+    write_manifest(b.work, record, b.site)
     shutil.rmtree(b.work / "input", ignore_errors=True)
     shutil.rmtree(b.work / "reads", ignore_errors=True)
     publish.publish(b.work, out, slug)
@@ -184,12 +185,14 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
         export.mark_docx_draft(html.with_suffix(".docx"))
 
 
-def write_manifest(work: Path, record: dict, lang: str) -> None:
-    man = provenance.manifest(work / "figures", work / "report" / "executed", record)
+def write_manifest(work: Path, record: dict, site: Site) -> None:
+    from .report import figure_numbers
+
+    man = provenance.manifest(work / "figures", work / "report" / "executed", record, figure_numbers(site))
     man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
     man["build"] = record["build"]
     provenance.write_json(work / "figures" / "MANIFEST.json", man)
-    (work / "figures" / "index.html").write_text(provenance.gallery(man, lang), "utf-8")
+    (work / "figures" / "index.html").write_text(gallery(man, site.lang), "utf-8")
 
 
 def build_sites(

@@ -23,7 +23,7 @@ from pathlib import Path
 from . import cases as case_stats
 from . import coding
 from .errors import DataError, Problem, display_path
-from .i18n import integer, interval, label, message, number, p_value, percent, signed
+from .i18n import integer, interval, label, labeller, message, number, p_value, percent, signed
 from .tables import find_table, load_table
 
 VERDICTS = ("consistent", "arithmetic_only", "not_supported", "normative", "not_checkable")
@@ -74,7 +74,7 @@ class Checker:
         self.table, self.coded = case_table, coded
 
     def t(self, key: str, **values) -> str:
-        return label(f"report.claims.{key}", self.L, **values)
+        return labeller("report.claims", self.L)(key, **values)
 
     def measure(self, m: str) -> str:
         return label(f"report.col.{m}", self.L)

@@ -24,6 +24,11 @@ def esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def identifier(name) -> str:
+    """An identifier from the data (a code, a key of site.yaml) as code, breakable after '_' and '.' only."""
+    return "<code>" + esc(name).replace("_", "_\u200b").replace(".", ".\u200b") + "</code>"
+
+
 def table_html(
     key: str,
     number: str,
@@ -34,15 +39,18 @@ def table_html(
     lang: str,
     numeric_from: int = 1,
     widths: list[int] | None = None,
+    code_columns: tuple[int, ...] = (),
 ) -> str:
     """A numbered table (``number`` such as "Tabel 3"): title above, source below. Columns from
     ``numeric_from`` on are numbers, right-aligned under right-aligned headers; ``widths`` (percent) fix
-    the columns of text-heavy tables."""
+    the columns of text-heavy tables; ``code_columns`` hold identifiers from the data (shown as code)."""
     kind = lambda i: "num" if i >= numeric_from else "txt"
+    cell = lambda i, v: identifier(v) if i in code_columns and v not in ("–", "") else esc(v)
     cells = "".join(f"<th scope='col' class='{kind(i)}'>{esc(h)}</th>" for i, h in enumerate(head))
     cols = "<colgroup>" + "".join(f"<col style='width:{w}%'>" for w in widths) + "</colgroup>" if widths else ""
     body = "".join(
-        "<tr>" + "".join(f"<td class='{kind(i)}'>{esc(v)}</td>" for i, v in enumerate(row)) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td class='{kind(i)}'>{cell(i, v)}</td>" for i, v in enumerate(row)) + "</tr>"
+        for row in rows
     )
     return (
         f"<div class='table-block' id='table-{esc(key)}'><table class='{'fixed' if widths else 'auto'}'>"

@@ -33,6 +33,12 @@ def label(key: str, lang: str, **values) -> str:
     return str(node).format(**values) if values else str(node)
 
 
+def labeller(prefix: str, lang: str):
+    """``labeller("gallery", "id")("title", site=x)`` is ``label("gallery.title", "id", site=x)``: the one way a
+    module names the labels of its own part of the catalogue."""
+    return lambda key, **values: label(f"{prefix}.{key}", lang, **values)
+
+
 def family_label(family: str, lang: str) -> str:
     """A code family's name in the report language (its own name when the catalog has none)."""
     return catalog(lang)["families"].get(family, family)

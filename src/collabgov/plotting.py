@@ -76,7 +76,7 @@ def case_trend(table, ctx):
     summary = cases.yearly_summary(table)
     L = ctx.lang
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 3.4))
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 3.4), layout="constrained")
         years = list(summary["year"])
         offsets = (-0.06, 0.06)
         for i, measure in enumerate(cases.MEASURES):
@@ -136,7 +136,7 @@ def stage_counts(data, ctx):
     L = ctx.lang
     table = coding.segments_per_stage(data, L)
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.45 * len(table) + 1.3))
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.45 * len(table) + 1.3), layout="constrained")
         labels = [textwrap.fill(t, 26) for t in table["label"]][::-1]
         findings = list(table["findings"])[::-1]
         theory = [a - b for a, b in zip(table["segments"], table["findings"])][::-1]
@@ -168,7 +168,7 @@ def _heatmap(matrix, xlabel: str, ylabel: str):
     """A count matrix as a heatmap: one sequential hue (reads in grey), the count printed in each cell."""
     with style():
         rows, cols = matrix.shape
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.36 * rows + 1.9))
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.36 * rows + 1.9), layout="constrained")
         values = matrix.to_numpy(dtype=float)
         vmax = max(1.0, values.max()) if values.size else 1.0
         ax.imshow(values if values.size else np.zeros((1, 1)), cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
@@ -176,8 +176,8 @@ def _heatmap(matrix, xlabel: str, ylabel: str):
             ax.text(
                 j, i, f"{int(v)}", ha="center", va="center", fontsize=8.5, color="white" if v > 0.6 * vmax else "black"
             )
-        ax.set_xticks(range(cols), [textwrap.fill(str(c), 14) for c in matrix.columns])
-        ax.set_yticks(range(rows), [textwrap.shorten(str(r), 40) for r in matrix.index])
+        ax.set_xticks(range(cols), [textwrap.fill(str(c), 10) for c in matrix.columns])
+        ax.set_yticks(range(rows), [textwrap.fill(textwrap.shorten(str(r), 60), 28) for r in matrix.index])
         ax.tick_params(length=0)
         ax.grid(False)
         for spine in ax.spines.values():
@@ -219,7 +219,7 @@ def process_diagram(data, ctx):
     stages = [book.label(s, L) for s in book.stages]
     actors = [book.label(a, L) for a in book.diagram_actors()]
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 4.3))
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 4.3), layout="constrained")
         ax.axis("off")
         ax.set_xlim(-4.6, 4.6)
         ax.set_ylim(-3.0, 3.0)
@@ -288,7 +288,7 @@ def stage_profile(data, ctx, stage: str):
     profile = coding.stage_profile(data, stage, L)
     with style():
         rows = max(1, len(profile))
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.3 * rows + 1.0))
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.3 * rows + 1.0), layout="constrained")
         families = FAMILY_ORDER + [f for f in dict.fromkeys(profile["family"]) if f not in FAMILY_ORDER]
         labels = [
             textwrap.shorten(f"{lab} ({family_label(fam, L)})", 58)

@@ -4,7 +4,6 @@ report) and as ``figures/<site>/MANIFEST.json`` with a gallery ``index.html`` fo
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import platform
@@ -120,7 +119,9 @@ def figure_cells(executed: Path) -> dict[str, dict]:
     return found
 
 
-def manifest(figures_dir: Path, executed_dir: Path, record: dict) -> dict:
+def manifest(figures_dir: Path, executed_dir: Path, record: dict, numbers: dict[str, int] | None = None) -> dict:
+    """Every figure's record with the notebook cell that made it and its number in the report, in report order."""
+    numbers = numbers or {}
     cells = {}
     for executed in sorted(executed_dir.glob("*.ipynb")):
         cells.update(figure_cells(executed))
@@ -130,7 +131,16 @@ def manifest(figures_dir: Path, executed_dir: Path, record: dict) -> dict:
             continue
         fig = json.loads(sidecar.read_text("utf-8"))
         base, lang = fig["id"].rsplit(".", 1)
-        entries.append(fig | {"figure": base, "lang": lang, **cells.get(base, {"notebook": None, "cell": None})})
+        entries.append(
+            fig
+            | {
+                "figure": base,
+                "lang": lang,
+                "number": numbers.get(base),
+                **cells.get(base, {"notebook": None, "cell": None}),
+            }
+        )
+    entries.sort(key=lambda f: (f["number"] or 10**6, f["figure"], f["lang"]))
     return {
         "site": record["site"],
         "commit": record["commit"],
@@ -139,41 +149,3 @@ def manifest(figures_dir: Path, executed_dir: Path, record: dict) -> dict:
         "versions": record["versions"],
         "figures": entries,
     }
-
-
-def gallery(man: dict, lang: str) -> str:
-    """``figures/<site>/index.html``: every figure with caption, origin, parameters, input checksums, links."""
-    from .i18n import label
-
-    e = lambda x: html.escape(str(x), quote=True)
-    t = lambda k, **v: e(label(f"gallery.{k}", lang, **v))
-    cards = []
-    for f in man["figures"]:
-        inputs = "".join(
-            f"<li><code>{e(n)}</code> <code class='hash'>{e(h)}</code></li>" for n, h in sorted(f["inputs"].items())
-        )
-        png, svg = f["files"]["png"], f["files"]["svg"]
-        cards.append(
-            f"<section class='card' id='{e(f['id'])}'><h2>{e(f['id'])}</h2>"
-            f"<a href='{e(png['path'])}'><img src='{e(png['path'])}' alt='{e(f['alt'])}'></a>"
-            f"<p>{e(f['caption'])} {t('source')}: {e(f['source'])}</p>"
-            f"<p>{t('made_by')}: <code>{e(f['notebook'])}</code>, {t('cell')} {e(f['cell'])} · "
-            f"{t('language')}: {e(f['lang'])}</p>"
-            f"<p>{t('files')}: <a href='{e(png['path'])}'>PNG</a> <code class='hash'>{e(png['sha256'])}</code> · "
-            f"<a href='{e(svg['path'])}'>SVG</a> <code class='hash'>{e(svg['sha256'])}</code></p>"
-            f"<details><summary>{t('inputs')}</summary><ul>{inputs}</ul></details></section>"
-        )
-    params = e(json.dumps(man["parameters"], ensure_ascii=False, sort_keys=True))
-    css = (
-        "body{font-family:'DejaVu Sans',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}"
-        ".card{border-top:1px solid #999;padding:1em 0}.card img{max-width:100%;height:auto;display:block}"
-        "code{font-size:.85em}.hash{word-break:break-all;color:#444}"
-    )
-    return (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{t('title', site=man['site'])}</title>"
-        f"<style>{css}</style></head><body><h1>{t('title', site=man['site'])}</h1>"
-        f"<p>{t('intro', commit=man['commit'] or '–')}</p>"
-        f"<details><summary>{t('parameters')}</summary><code>{params}</code></details>"
-        + "".join(cards)
-        + "</body></html>\n"
-    )

@@ -21,7 +21,20 @@ from .agreement import agreement_table
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
 from .html_parts import Fragment, esc, figure_html, placeholder_figure_html, table_html
-from .i18n import LANGUAGES, family_label, integer, interval, label, message, missing, number, p_value, percent, signed
+from .i18n import (
+    LANGUAGES,
+    family_label,
+    integer,
+    interval,
+    label,
+    labeller,
+    message,
+    missing,
+    number,
+    p_value,
+    percent,
+    signed,
+)
 from .inputs import Refused, read_bytes
 
 # The study's structure; each entry is one top-level heading of the report, in order.
@@ -134,7 +147,7 @@ class Report:
         return f"{label('report.' + kind, lang or self.lang)} {order.index(key) + 1}"
 
     def t(self, key: str, **values) -> str:
-        return label(f"report.{key}", self.lang, **values)
+        return labeller("report", self.lang)(key, **values)
 
     def kind_t(self, key: str, **values) -> str:
         """Wording that depends on whether the study is fieldwork or a reproduction."""
@@ -183,8 +196,11 @@ class Report:
         source: str,
         numeric_from: int = 1,
         widths: list[int] | None = None,
+        code_columns: tuple[int, ...] = (),
     ) -> str:
-        return table_html(key, self.ref("table", key), head, rows, title, source, self.lang, numeric_from, widths)
+        return table_html(
+            key, self.ref("table", key), head, rows, title, source, self.lang, numeric_from, widths, code_columns
+        )
 
     def figure(self, key: str) -> str:
         """A figure saved by an analysis notebook, with the caption and source of its sidecar."""
@@ -513,7 +529,7 @@ class Report:
                 self.t("tables.findings", stage=name.lower()),
                 self.source_of("coding_source"),
                 numeric_from=99,
-                widths=[15, 37, 20, 15, 13],
+                widths=[13, 42, 17, 16, 12],
             )
         )
         parts += [self.document_figure(d) for _, d in self.coded.documents.iterrows() if d["stage"] == stage]
@@ -570,7 +586,7 @@ class Report:
                 self.t("tables.claims", n=integer(len(rows), self.lang)),
                 self.t("claims_source"),
                 numeric_from=99,
-                widths=[6, 24, 14, 26, 30],
+                widths=[8, 24, 13, 25, 30],
             )
         )
 
@@ -599,7 +615,14 @@ class Report:
         ]
         title = self.t("tables.codebook", n=integer(len(rows), L))
         return self.heading("appendix_codebook") + self.table(
-            "codebook", head, rows, title, self.t("codebook_source"), numeric_from=5, widths=[21, 11, 17, 17, 24, 10]
+            "codebook",
+            head,
+            rows,
+            title,
+            self.t("codebook_source"),
+            numeric_from=5,
+            widths=[21, 11, 17, 17, 24, 10],
+            code_columns=(0, 2),
         )
 
     def appendix_provenance(self, provenance: dict | None) -> str:
@@ -610,7 +633,12 @@ class Report:
         if provenance.get("dirty"):
             commit += " " + self.t("dirty")
         parts.append(f"<p>{esc(self.t('provenance_intro', commit=commit, python=provenance.get('python', '–')))}</p>")
-        params = [[key, value] for key, value in flatten(provenance.get("parameters", {}), self.lang)]
+        other = "en" if self.lang == "id" else "id"  # the other language's wording stays in provenance.json
+        params = [
+            [key, value]
+            for key, value in flatten(provenance.get("parameters", {}), self.lang)
+            if not key.endswith("." + other)
+        ]
         parts.append(
             self.table(
                 "parameters",
@@ -619,7 +647,8 @@ class Report:
                 self.t("tables.parameters"),
                 self.t("provenance_source"),
                 numeric_from=99,
-                widths=[30, 70],
+                widths=[32, 68],
+                code_columns=(0,),
             )
         )
         inputs = [[name, digest] for name, digest in sorted(provenance.get("inputs", {}).items())]
@@ -632,6 +661,7 @@ class Report:
                 self.t("provenance_source"),
                 numeric_from=99,
                 widths=[40, 60],
+                code_columns=(0,),
             )
         )
         versions = [[name, version] for name, version in sorted(provenance.get("versions", {}).items())]
@@ -644,9 +674,17 @@ class Report:
                 self.t("provenance_source"),
                 numeric_from=99,
                 widths=[50, 50],
+                code_columns=(0,),
             )
         )
         return "".join(parts)
+
+
+def figure_numbers(site) -> dict[str, int]:
+    """Figure key -> its number in the report of ``site`` (the gallery shows the same numbers)."""
+    data = coding.load_coded_data(site.folder, site.lang)
+    _, order = Report.order(len(site.years), False, data.codebook.stages, data.documents)
+    return {key: n for n, key in enumerate(order, start=1)}
 
 
 def flatten(value, lang: str, prefix: str = "") -> list[tuple[str, str]]:

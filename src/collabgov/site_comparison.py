@@ -12,7 +12,7 @@ from . import cases as case_stats
 from . import coding, figures, plotting
 from .errors import UsageError
 from .html_parts import Fragment, esc, figure_html, table_html
-from .i18n import integer, interval, label, message, percent
+from .i18n import integer, interval, label, labeller, message, percent
 from .sites import load_site, user_language
 
 
@@ -43,7 +43,7 @@ def site_name(site, lang: str) -> str:
 def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
     """Cases and suspects per year, one line per site, with exact intervals; the legend above the panels."""
     with plotting.style():
-        fig, axes = plotting.plt.subplots(1, 2, figsize=(plotting.PRINT_WIDTH, 3.4), sharey=False)
+        fig, axes = plotting.plt.subplots(1, 2, figsize=(plotting.PRINT_WIDTH, 3.4), sharey=False, layout="constrained")
         n = panel["site"].nunique()
         for ax, measure in zip(axes, case_stats.MEASURES):
             for i, (site, part) in enumerate(panel.groupby("site", sort=False)):
@@ -66,8 +66,7 @@ def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
             ax.set_ylim(0, None)
         axes[0].set_ylabel(label("figure.count", lang))
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=min(n, 3))
-        fig.tight_layout()
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(n, 3))
         return fig
 
 
@@ -78,7 +77,7 @@ def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
     with plotting.style():
         stages = list(dict.fromkeys(profiles["stage"]))
         sites = list(dict.fromkeys(profiles["site"]))
-        fig, ax = plotting.plt.subplots(figsize=(plotting.PRINT_WIDTH, 0.55 * len(stages) + 1.4))
+        fig, ax = plotting.plt.subplots(figsize=(plotting.PRINT_WIDTH, 0.55 * len(stages) + 1.4), layout="constrained")
         height = 0.8 / len(sites)
         for i, site in enumerate(sites):
             part = profiles[profiles["site"] == site].set_index("stage").reindex(stages)
@@ -119,7 +118,7 @@ def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Pa
     names = {s.slug: site_name(s, lang) for s in sites}
     panel = case_panel(sites)
     profiles = stage_profiles(sites, lang)
-    t = lambda k, **v: label(f"compare.{k}", lang, **v)
+    t = labeller("compare", lang)
     head = [
         t("site"),
         label("report.col.year", lang),
