@@ -39,8 +39,14 @@ verify: check-site $(READY)
 bench: $(READY)
 	$(PY) -m collabgov.bench
 
+# All tests. The end-to-end ones share one build of the test sites: they run in one worker ("built"
+# group) while the other worker runs the unit tests.
 test: $(READY)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+# Unit tests only (no notebook runs): the loop for a change to one module.
+test-fast: $(READY)
+	$(PY) -m pytest -q -n 2 -m "not e2e"
 
 # Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/.
 lint: $(READY)

@@ -54,3 +54,10 @@ def built(tmp_path_factory) -> Path:
 def text_of(html: str) -> str:
     """Visible text of an HTML page, whitespace collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def pytest_collection_modifyitems(items):
+    """End-to-end tests share the session's build: under xdist they all go to one worker."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("built"))

@@ -74,6 +74,7 @@ def test_failures_end_in_one_line_in_the_sites_language(monkeypatch, capsys, san
         assert "Traceback" in (sandbox / "build/last-error.txt").read_text()  # kept for a bug report
 
 
+@pytest.mark.e2e
 def test_a_failing_notebook_leaves_only_its_executed_notebooks_and_says_where(sandbox):
     """A step that fails (here: the disk is full) is told in one line; build/<site>.failed/ holds the
     notebooks as they ran, nothing else is left, and the earlier outputs are untouched."""

@@ -26,7 +26,6 @@ from .gallery import gallery
 from .i18n import message
 from .inputs import site_files
 from .sites import Site, load_site, peek_site
-from .validation import validate_site
 
 
 class BuildFailed(Exception):
@@ -98,29 +97,32 @@ def as_live(problems: list[Problem], snapshot_folder: Path, live_folder: Path) -
     return [replace(p, file=real + p.file[len(copy) :]) if p.file.startswith(copy) else p for p in problems]
 
 
-def _extra(record: dict, draft: bool) -> str:
-    """What the exports depend on beyond the data: the commit, uncommitted changes, versions, draft."""
-    parts = {k: record[k] for k in ("commit", "dirty", "versions")} | {"draft": draft}
-    return scheduler.digest(json.dumps(parts, sort_keys=True))
+def _extra(rev: dict, draft: bool) -> str:
+    """What the exports depend on beyond the data and the code: the commit, uncommitted changes, draft.
+    (The package versions are pinned by requirements.lock, which the code digest covers.)"""
+    return scheduler.digest(json.dumps(rev | {"draft": draft}, sort_keys=True))
 
 
-def prepare(root: Path, out: Path, slug: str, force: bool, draft: bool) -> SiteBuild | None:
-    """Plan one site (under its lock); None when it is up to date."""
-    live = peek_site(root, slug)
-    lang = live.lang
+def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> SiteBuild | None:
+    """Plan one site (under its lock; ``live`` as ``peek_site`` read it); None when it is up to date."""
+    slug, lang = live.slug, live.lang
     if publish.repair(out, slug):
         log(message("publish_repaired", lang, site=slug))
     publish.clear_leftovers(out, slug)
     steps = scheduler.plan(live)
     code = scheduler.code_digest(root)
-    record = provenance.collect(root, live)
-    extra = _extra(record, draft)
+    rev = provenance.revision(root, slug)
+    extra = _extra(rev, draft)
     stamps = {} if force else _read_json(_stamps_path(out, slug))
     whole = stamps.get("build") and _published_build(out, slug) == (stamps["build"], stamps["build"])
     todo = scheduler.stale(steps, stamps if whole else {}, live.folder, root, code, extra)
     if not todo:
         return None
     live = load_site(root, slug)  # checked in full only when something must run
+    # Imported here, not at the top: the checks bring pandas and matplotlib (1.5 s measured with
+    # -X importtime), which a build that finds nothing to do must not pay (it takes 0.2 s without them).
+    from .validation import validate_site
+
     publish.check_writable(out, slug, lang)
     work = out / "build" / f"{slug}.tmp"
     (work / "report").mkdir(parents=True)
@@ -138,7 +140,7 @@ def prepare(root: Path, out: Path, slug: str, force: bool, draft: bool) -> SiteB
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    record = provenance.collect(root, site) | {"commit": record["commit"], "dirty": record["dirty"]}
+    record = provenance.collect(root, site, rev)
     provenance.write_json(work / "report" / "provenance.json", record)  # the report notebook shows it
     env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
     return SiteBuild(site, work, steps, todo, stamps, record, extra, env, set())
@@ -171,7 +173,7 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
     """The executed report notebook of ``step`` -> HTML, PDF, DOCX in the build folder (in the step's worker)."""
     import tempfile
 
-    from .report import title_text
+    from .report import title_text  # in the worker, after the notebook: the report module brings matplotlib
 
     site = load_site(input_root, slug)
     executed = work / "report" / "executed" / f"{step.name}.ipynb"
@@ -186,7 +188,7 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
 
 
 def write_manifest(work: Path, record: dict, site: Site) -> None:
-    from .report import figure_numbers
+    from .report import figure_numbers  # as above: only when a site was built
 
     man = provenance.manifest(work / "figures", work / "report" / "executed", record, figure_numbers(site))
     man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
@@ -202,14 +204,15 @@ def build_sites(
     out = out or root
     failed: list[str] = []
     with ExitStack() as locks:
-        for slug in sorted(set(slugs)):
-            locks.enter_context(publish.site_lock(out, slug, peek_site(root, slug).lang))
+        peeked = {slug: peek_site(root, slug) for slug in slugs}
+        for slug in sorted(peeked):
+            locks.enter_context(publish.site_lock(out, slug, peeked[slug].lang))
         builds: dict[str, SiteBuild] = {}
         try:
             for slug in slugs:
-                b = prepare(root, out, slug, force, draft)
+                b = prepare(root, out, peeked[slug], force, draft)
                 if b is None:
-                    log(message("up_to_date", peek_site(root, slug).lang, site=slug))
+                    log(message("up_to_date", peeked[slug].lang, site=slug))
                     continue
                 builds[slug] = b
                 log(message("building", b.site.lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
