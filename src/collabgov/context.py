@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, label
 from .sites import Site, load_site
+from .tables import find_table
 
 
 @dataclass
@@ -90,6 +91,21 @@ class SiteContext:
     def period(self) -> str:
         return f"{self.years[0]}–{self.years[-1]}" if len(self.years) > 1 else str(self.years[0])
 
+    def words(self) -> dict[str, str]:
+        """The site's names as the report's sentences use them, in this language (Kota or Kabupaten ...)."""
+        kind = label(f"report.region.{self.kabupaten_kind}", self.lang)
+        return {
+            "kecamatan": self.kecamatan,
+            "kabupaten": self.kabupaten,
+            "kabupaten_full": f"{kind} {self.kabupaten}",
+            "provinsi": self.provinsi,
+            "region": f"Kecamatan {self.kecamatan}, {kind} {self.kabupaten}",
+            "region_code": self.region_code,
+            "period": self.period,
+            "year_first": str(self.years[0]),
+            "year_last": str(self.years[-1]),
+        }
+
     def note(self, key: str) -> str | None:
         """The site's own wording for ``key`` in this language (``study.notes.<key>.<lang>`` in site.yaml)."""
         return ((self.study.get("notes") or {}).get(key) or {}).get(self.lang)
@@ -99,8 +115,6 @@ class SiteContext:
         return citation if isinstance(citation, str) else citation[self.lang]
 
     def input_file(self, name: str) -> Path:
-        from .tables import find_table
-
         return find_table(self.data_dir, name) or self.data_dir / f"{name}.csv"
 
 

@@ -16,6 +16,8 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
+from .i18n import label
+
 DRAFT_MARK = "DRAF / DRAFT"  # on every page of a draft: the PDF's page header, the DOCX's header
 _DATA_URI = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
 _LINKED = re.compile(r"^image-\d{3}\.(png|jpeg)$")
@@ -43,8 +45,6 @@ def export_html(executed: Path, target: Path, lang: str, title: str, draft: bool
     nb = nbformat.read(executed, as_version=4)
     nb.metadata["title"] = title
     css = resources.files("collabgov").joinpath("static/report.css").read_text("utf-8")
-    from .i18n import label
-
     resources_ = {
         "report_css": css,
         "report_lang": lang,

@@ -247,8 +247,6 @@ def _inputs(figure: Figure, ctx, data) -> list[Path]:
 def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
     """Draw and save every registry figure whose data is ``kind``, in every language of the site;
     return the figures in the notebook's language (so that the executed notebook shows them)."""
-    from .report import site_words
-
     stages = data.codebook.stages if kind == "coded" else []
     shown = []
     for figure in (f for f in REGISTRY if f.data == kind):
@@ -258,7 +256,7 @@ def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
             for lang in ctx.languages:
                 c = ctx.in_language(lang)
                 fig, values = figure.draw(data, c, *extra)
-                fields = site_words(c) | values
+                fields = c.words() | values
                 saved = save(
                     fig,
                     f"{key}.{lang}",

@@ -282,14 +282,12 @@ def process_diagram(data, ctx):
 
 def stage_profile(data, ctx, stage: str):
     """Codes used in one stage, as horizontal bars; the family is shown by colour, hatching and in the label."""
-    from .coding import FAMILY_ORDER
-
     L = ctx.lang
     profile = coding.stage_profile(data, stage, L)
     with style():
         rows = max(1, len(profile))
         fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.3 * rows + 1.0), layout="constrained")
-        families = FAMILY_ORDER + [f for f in dict.fromkeys(profile["family"]) if f not in FAMILY_ORDER]
+        families = coding.FAMILY_ORDER + [f for f in dict.fromkeys(profile["family"]) if f not in coding.FAMILY_ORDER]
         labels = [
             textwrap.shorten(f"{lab} ({family_label(fam, L)})", 58)
             for lab, fam in zip(profile["label"], profile["family"])

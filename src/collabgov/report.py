@@ -20,6 +20,7 @@ from . import coding, figures, texts
 from .agreement import agreement_table
 from .context import SiteContext
 from .errors import DataError, Problem, display_path
+from .facts import CODING_FACTS, case_facts, coding_facts
 from .html_parts import Fragment, esc, figure_html, placeholder_figure_html, table_html
 from .i18n import (
     LANGUAGES,
@@ -52,22 +53,6 @@ SECTIONS = [
     "appendix_codebook",
     "appendix_provenance",
 ]
-
-
-def site_words(ctx) -> dict[str, str]:
-    """The site's names as the report's sentences use them, in the context's language."""
-    kind = label(f"report.region.{ctx.kabupaten_kind}", ctx.lang)
-    return {
-        "kecamatan": ctx.kecamatan,
-        "kabupaten": ctx.kabupaten,
-        "kabupaten_full": f"{kind} {ctx.kabupaten}",
-        "provinsi": ctx.provinsi,
-        "region": f"Kecamatan {ctx.kecamatan}, {kind} {ctx.kabupaten}",
-        "region_code": ctx.region_code,
-        "period": ctx.period,
-        "year_first": str(ctx.years[0]),
-        "year_last": str(ctx.years[-1]),
-    }
 
 
 def title_text(site, lang: str) -> str:
@@ -113,7 +98,7 @@ class Report:
 
     def _facts(self, lang: str) -> dict[str, str]:
         ctx = self.ctx.in_language(lang)
-        facts = site_words(ctx) | case_facts(ctx, self.case_table, self.summary, self.trends, lang)
+        facts = ctx.words() | case_facts(ctx, self.case_table, self.summary, self.trends, lang)
         facts |= coding_facts(self.coded, lang)
         counts = {v: sum(c.verdict == v for c in self.claims) for v in claim_checks.VERDICTS}
         facts |= {f"claims_{v}": integer(n, lang) for v, n in counts.items()}
@@ -128,7 +113,7 @@ class Report:
         zeros = pd.DataFrame({"year": ctx.years, "cases": 0, "suspects": 0, "source": "-"})
         summary = case_stats.yearly_summary(zeros)
         trends = case_stats.trend_tests(zeros) if len(ctx.years) >= 3 else []
-        names = set(site_words(ctx)) | set(case_facts(ctx, zeros, summary, trends, ctx.lang)) | set(CODING_FACTS)
+        names = set(ctx.words()) | set(case_facts(ctx, zeros, summary, trends, ctx.lang)) | set(CODING_FACTS)
         names |= {f"claims_{v}" for v in claim_checks.VERDICTS} | {"claims_total"}
         stages = []
         try:
@@ -221,7 +206,7 @@ class Report:
 
     # --- the report, section by section -----------------------------------------------------
     def title(self) -> Fragment:
-        c, w = self.ctx, site_words(self.ctx)
+        c, w = self.ctx, self.ctx.words()
         lines = [
             f"<h1>{esc(title_text(c.site, self.lang))}</h1>",
             f"<p class='subtitle'>{esc(self.t('subtitle', **w))}</p>",
@@ -297,7 +282,7 @@ class Report:
         rows = [[str(y), integer(c, L), integer(s, L)] for y, c, s in zip(t["year"], t["cases"], t["suspects"])]
         rows.append([self.t("col.total"), self.facts[L]["cases_total"], self.facts[L]["suspects_total"]])
         source = self.ctx.note("cases_source") or "; ".join(dict.fromkeys(t["source"]))
-        title = self.t("tables.cases", region=site_words(self.ctx)["region"], period=self.ctx.period)
+        title = self.t("tables.cases", region=self.ctx.words()["region"], period=self.ctx.period)
         return self.table("cases", head, rows, title, source)
 
     def data_notes(self) -> str:
@@ -696,91 +681,3 @@ def flatten(value, lang: str, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(value, bool):
         return [(prefix, label("report.yes" if value else "report.no", lang))]
     return [(prefix, missing(value, lang))]
-
-
-CODING_FACTS = (
-    "segments_total",
-    "findings_total",
-    "conclusions_total",
-    "theory_total",
-    "documents_total",
-    "stages_total",
-    "stages_with_findings",
-    "informants_total",
-    "unattributed_total",
-    "codes_total",
-    "diagram_actors_total",
-    "diagram_actors_unnamed",
-    "actors_without_segments",
-    "segments_unmapped",
-)
-
-
-def coding_facts(data: coding.CodedData, lang: str) -> dict[str, str]:
-    """Counts from the coded data that the narrative may cite (each stands in a table or figure)."""
-    seg, book = data.segments, data.codebook
-    unnamed = coding.unnamed_diagram_actors(data)
-    with_findings = sum(1 for s in book.stages if ((seg["stage"] == s) & (seg["statement"] == "finding")).any())
-    facts = {
-        "segments_total": len(seg[seg["stage"].isin(book.stages)]),
-        "findings_total": int(((seg["statement"] == "finding") & seg["stage"].isin(book.stages)).sum()),
-        "conclusions_total": int(((seg["statement"] == "conclusion") & seg["stage"].isin(book.stages)).sum()),
-        "theory_total": int(((seg["statement"] == "theory") & seg["stage"].isin(book.stages)).sum()),
-        "documents_total": len(data.documents),
-        "stages_total": len(book.stages),
-        "stages_with_findings": with_findings,
-        "informants_total": len(data.informants),
-        "unattributed_total": int((seg["informant"] == coding.UNATTRIBUTED).sum()),
-        "codes_total": len(book.codes),
-        "diagram_actors_total": len(book.diagram_actors()),
-        "diagram_actors_unnamed": len(unnamed),
-        "segments_unmapped": int((~seg["stage"].isin(book.stages)).sum()),
-    }
-    out = {k: integer(v, lang) for k, v in facts.items()}
-    out["actors_without_segments"] = ", ".join(book.label(a, lang) for a in unnamed) or "–"
-    return out
-
-
-def case_facts(ctx: SiteContext, table, summary, trends, lang: str) -> dict[str, str]:
-    """Every case-table number the narrative may cite, formatted in ``lang``; each stands in a table.
-
-    Year-on-year comparisons are named by their years (``cases_rate_ratio_2021_2022``); with exactly
-    two years the one comparison also has the short names (``cases_rate_ratio``). With three or more
-    years the trend over all years is ``cases_trend_rr``, ``cases_trend_ci``, ``cases_trend_p``."""
-    L = lang
-    facts = {}
-    tot = case_stats.totals(table)
-    published = ctx.study.get("published_totals") or {}
-    for m in case_stats.MEASURES:
-        facts[f"{m}_total"] = integer(tot[m], L)
-        if m in published:
-            facts[f"{m}_total_published"] = integer(published[m], L)
-    if published:
-        same = all(published[m] == tot[m] for m in published)
-        facts["totals_check"] = label("report.total_matches" if same else "report.total_differs", L)
-    for _, r in summary.iterrows():
-        y = int(r["year"])
-        for m in case_stats.MEASURES:
-            facts[f"{m}_{y}"] = integer(r[m], L)
-            facts[f"{m}_{y}_ci"] = interval(r[f"{m}_low"], r[f"{m}_high"], L)
-        facts[f"suspects_per_case_{y}"] = number(r["suspects_per_case"], L)
-    for c in case_stats.compare_years(table):
-        m, pair = c.measure, f"{c.year_from}_{c.year_to}"
-        values = {
-            "change": signed(c.change, L),
-            "change_pct": percent(c.relative_change, L) if c.count_from else "–",
-            "rate_ratio": number(c.rate_ratio, L),
-            "rate_ratio_ci": interval(c.ci_low, c.ci_high, L),
-            "p": p_value(c.p_value, L),
-            "needed_at_most": integer(c.needed_at_most, L) if c.needed_at_most is not None else "–",
-            "needed_at_least": integer(c.needed_at_least, L),
-        }
-        for name, value in values.items():
-            facts[f"{m}_{name}_{pair}"] = value
-            if len(table) == 2:
-                facts[f"{m}_{name}"] = value
-    for tr in trends:
-        facts[f"{tr.measure}_trend_rr"] = number(tr.rate_ratio, L)
-        facts[f"{tr.measure}_trend_ci"] = interval(tr.ci_low, tr.ci_high, L)
-        facts[f"{tr.measure}_trend_p"] = p_value(tr.p_value, L)
-    return facts

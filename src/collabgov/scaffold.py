@@ -16,7 +16,7 @@ import yaml
 from . import tables
 from .errors import UsageError
 from .i18n import message
-from .sites import SLUG
+from .sites import SLUG, site_schema
 from .tables import schema_descriptor
 
 TABLES = ["cases", "codebook", "informants", "segments", "documents", "claims"]  # the tables a new site starts with
@@ -175,8 +175,6 @@ def data_dictionary() -> str:
 
 def site_yaml_reference() -> str:
     """docs/site_yaml.md: every key of site.yaml from the site schema, in Indonesian and English."""
-    from .sites import site_schema
-
     lines = [
         "# site.yaml: setiap kunci / every key",
         "",

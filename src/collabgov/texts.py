@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 
 from .errors import WARNING, Problem, display_path
 from .i18n import message
-from .inputs import Refused, read_bytes
+from .inputs import Refused, glob, read_bytes
 
 # The narrative files every site has, in each of its languages (text/<lang>/<name>.md), in report order;
 # a site may add text/<lang>/stage_<code>.md for any stage.
@@ -80,8 +80,6 @@ class TextProblem(Exception):
 
 def exists(folder: Path, lang: str, section: str) -> bool:
     """Whether an optional text (such as ``stage_<code>.md``) is there; the lookup is recorded as a read."""
-    from .inputs import glob
-
     return bool(glob(path_of(folder, lang, section).parent, f"{section}.md", folder))
 
 

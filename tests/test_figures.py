@@ -1,0 +1,36 @@
+"""The figure registry: every entry complete, in both languages; drawing functions keep to the print style."""
+
+import string
+
+import pytest
+
+from collabgov import figures, plotting
+
+SECTIONS = {"background", "background_process", "method", "stage"}
+
+
+def test_every_registry_entry_is_complete_in_both_languages():
+    keys = [f.key for f in figures.REGISTRY]
+    assert len(keys) == len(set(keys))
+    for f in figures.REGISTRY:
+        assert f.data in ("cases", "coded") and f.section in SECTIONS and callable(f.draw), f.key
+        assert f.source in ("cases", "coding", "process"), f.key
+        for text in (f.caption, f.alt):
+            assert set(text) == {"id", "en"} and all(text.values()), f.key
+            fields = [{n for _, n, _, _ in string.Formatter().parse(text[lang]) if n} for lang in ("id", "en")]
+            assert fields[0] == fields[1], f"{f.key}: the two languages use different fields"
+
+
+@pytest.mark.parametrize("figure", [f for f in figures.REGISTRY if f.data == "cases"], ids=lambda f: f.key)
+def test_case_table_figures_fit_the_column_and_fill_their_captions(figure, root):
+    from collabgov.cases import load_case_table
+    from collabgov.context import open_site
+
+    ctx = open_site("pujud", "id", "/tmp", root)
+    table = load_case_table(ctx.data_dir, "id", ctx.years)
+    fig, values = figure.draw(table, ctx)
+    fields = ctx.words() | values
+    assert figure.caption["id"].format(**fields) and figure.alt["en"].format(**fields)
+    assert plotting.min_font_size(fig) >= plotting.MIN_FONT
+    assert fig.get_size_inches()[0] <= plotting.PRINT_WIDTH
+    plotting.plt.close(fig)
