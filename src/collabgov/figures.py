@@ -63,6 +63,21 @@ REGISTRY = [
         source="cases",
     ),
     Figure(
+        "suspects_per_case",
+        "cases",
+        "background",
+        plotting.suspects_per_case,
+        caption={
+            "id": "Tersangka per kasus per tahun, {region}, {period}: perbandingan dua hitungan, tanpa interval.",
+            "en": "Suspects per case by year, {region}, {period}: the ratio of two counts, without an interval.",
+        },
+        alt={
+            "id": "Diagram batang tersangka per kasus per tahun. {points}",
+            "en": "Bar chart of suspects per case by year. {points}",
+        },
+        source="cases",
+    ),
+    Figure(
         "process",
         "coded",
         "background_process",

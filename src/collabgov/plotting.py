@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import cases, coding
-from .i18n import family_label, integer, interval, label
+from .i18n import family_label, integer, interval, label, number
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours also differ in lightness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -125,6 +125,42 @@ def case_trend(table, ctx):
         )
         for _, r in summary.iterrows()
     )
+    return fig, {"points": points}
+
+
+def suspects_per_case(table, ctx):
+    """Suspects per case by year: the ratio of the two counts, printed on each bar. No interval: both counts
+    come from the same cases, so they are not two independent Poisson counts."""
+    summary = cases.yearly_summary(table)
+    L = ctx.lang
+    with style():
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 2.6), layout="constrained")
+        years = [str(int(y)) for y in summary["year"]]
+        ratios = list(summary["suspects_per_case"])
+        ax.bar(
+            years,
+            [r if r == r else 0 for r in ratios],
+            color=PALETTE[4],
+            edgecolor="black",
+            linewidth=0.5,
+            hatch="...",
+            width=0.55,
+        )
+        for x, r in zip(years, ratios):
+            ax.annotate(
+                number(r, L),
+                (x, r if r == r else 0),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8.5,
+            )
+        ax.set_ylim(0, max([r for r in ratios if r == r] or [1]) * 1.25)
+        ax.set_xlabel(label("figure.year", L))
+        ax.set_ylabel(label("report.col.suspects_per_case", L))
+        ax.grid(axis="x", visible=False)
+    points = "; ".join(f"{y}: {number(r, L)}" for y, r in zip(years, ratios))
     return fig, {"points": points}
 
 
