@@ -130,7 +130,7 @@ def test_process_diagram_from_a_different_actor_list(site):
     assert sum(t.startswith(("1.", "2.", "3.")) for t in texts) == len(stages) == values["n"]
     assert all(data.codebook.label(a, "en") in texts for a in data.codebook.diagram_actors())
     assert len(fig.axes[0].patches) == 1 + len(stages)  # the ring and one arrow per stage in the cycle
-    plotting.plt.close(fig)
+    plotting.pyplot().close(fig)
 
 
 def test_pujud_coding_meets_the_study(root):

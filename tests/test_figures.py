@@ -33,4 +33,4 @@ def test_case_table_figures_fit_the_column_and_fill_their_captions(figure, root)
     assert figure.caption["id"].format(**fields) and figure.alt["en"].format(**fields)
     assert plotting.min_font_size(fig) >= plotting.MIN_FONT
     assert fig.get_size_inches()[0] <= plotting.PRINT_WIDTH
-    plotting.plt.close(fig)
+    plotting.pyplot().close(fig)

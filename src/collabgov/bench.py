@@ -1,57 +1,118 @@
-"""``make bench``: build times for Pujud and for a batch of SYNTHETIC sites, each beside a floor
-measured in the same run (papermill executing an empty notebook, times the number of notebooks),
-and peak memory. Long: about 12 minutes on two cores. ``BENCH_SITES`` sets the batch size (20)."""
+"""``make bench``: the build measured against the work it must do, in one run.
+
+The floor is made of the pieces of work no build of the report can skip, each measured alone here:
+a kernel started and given the libraries its notebook imports (one per notebook run), every figure
+drawn and saved (PNG and SVG, every language), and every report exported from its executed notebook
+to HTML and from that HTML to PDF and DOCX. Their sum divided by the cores, or the longest chain of
+them that must run one after another (an analysis notebook, then a report, then its exports), whichever
+is longer, is the floor. The builds are then timed beside it: a cold build, a build after one data file
+changed, a build with nothing to do, and a batch of SYNTHETIC sites with one and with two jobs; the
+kernels' memory is sampled during the cold build.
+
+``BENCH_SITES`` sets the size of the batch (default 8). About five minutes on two cores.
+"""
 
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import yaml
 
-from .build import KERNEL, _preload, build_sites
-from .sites import project_root
+from . import build, export, figures, scheduler
+from .cases import load_case_table
+from .coding import load_coded_data
+from .context import open_site
+from .sites import peek_site, project_root
+
+TARGETS = {"cold": 1.25, "rebuild": 1.25, "noop": 0.3, "speedup": 1.8, "kernel_mb": 300}
+# what each notebook imports before its work starts (its first code cell)
+NOTEBOOK_IMPORTS = {
+    "01_case_table": "from collabgov.context import open_site\nfrom collabgov import cases, figures",
+    "02_stage_findings": "from collabgov.context import open_site\nfrom collabgov import coding, figures",
+    "report": "from collabgov.context import open_site\nfrom collabgov import provenance\n"
+    "from collabgov.report import Report",
+}
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its children that have ended (workers, kernels, pandoc)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
-def empty_notebook_seconds(folder: Path, runs: int = 5) -> tuple[float, float]:
-    """Median wall time and median CPU time of papermill running a one-cell notebook."""
+def median_time(fn, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def kernel_with_imports(folder: Path, name: str) -> float:
+    """Median seconds for papermill to start a kernel and run a notebook's imports."""
     import nbformat
     import papermill
     from nbformat.v4 import new_code_cell, new_notebook
 
-    nb = new_notebook(cells=[new_code_cell("pass")])
-    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    src = folder / "empty.ipynb"
+    nb = new_notebook(cells=[new_code_cell(NOTEBOOK_IMPORTS[name])])
+    nb.metadata["kernelspec"] = {"name": scheduler.KERNEL, "display_name": scheduler.KERNEL, "language": "python"}
+    src = folder / f"imports-{name}.ipynb"
     nbformat.write(nb, src)
-    times, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), cpu_seconds()
-        papermill.execute_notebook(
+    return median_time(
+        lambda: papermill.execute_notebook(
             str(src),
-            str(folder / "empty.out.ipynb"),
-            kernel_name=KERNEL,
+            str(folder / f"imports-{name}.out.ipynb"),
+            kernel_name=scheduler.KERNEL,
             progress_bar=False,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
-        times.append(time.perf_counter() - start)
-        cpu.append(cpu_seconds() - start_cpu)
-    return statistics.median(times), statistics.median(cpu)
+    )
 
 
-def cli_build(root: Path, *args: str) -> float:
+def figure_pieces(root: Path, slug: str, out: Path) -> dict[str, dict[str, float]]:
+    """Seconds to draw and save each figure of the site, by the notebook that draws it."""
+    pieces: dict[str, dict[str, float]] = {"01_case_table": {}, "02_stage_findings": {}}
+    ctx = open_site(slug, "id", out, root)
+    data = {"cases": load_case_table(ctx.data_dir, "id", ctx.years), "coded": load_coded_data(ctx.data_dir, "id")}
+    stages = data["coded"].codebook.stages
+    for figure in figures.REGISTRY:
+        notebook = "01_case_table" if figure.data == "cases" else "02_stage_findings"
+        keys = [(f"{figure.key}_{s}", (s,)) for s in stages] if figure.section == "stage" else [(figure.key, ())]
+        for key, extra in keys:
+            for lang in ctx.languages:
+                c = ctx.in_language(lang)
+                start = time.perf_counter()
+                fig, values = figure.draw(data[figure.data], c, *extra)
+                figures.save(
+                    fig,
+                    f"{key}.{lang}",
+                    out / "figures",
+                    caption=figure.caption[lang],
+                    alt=figure.alt[lang],
+                    source="bench",
+                    inputs=[],
+                )
+                pieces[notebook][f"{key}.{lang}"] = time.perf_counter() - start
+    return pieces
+
+
+def export_pieces(executed: Path, lang: str, out: Path) -> dict[str, float]:
+    html = out / f"report.{lang}.html"
+    times = {"html": median_time(lambda: export.export_html(executed, html, lang, "bench"), 1)}
+    times["pdf"] = median_time(lambda: export.export_pdf(html, out / f"report.{lang}.pdf"), 1)
+    with tempfile.TemporaryDirectory() as scratch:
+        times["docx"] = median_time(lambda: export.export_docx(html, out / f"report.{lang}.docx", Path(scratch)), 1)
+    return times
+
+
+def cli(root: Path, *args: str) -> float:
     env = dict(os.environ, COLLABGOV_ROOT=str(root))
     start = time.perf_counter()
     subprocess.run(
@@ -64,79 +125,152 @@ def cli_build(root: Path, *args: str) -> float:
     return time.perf_counter() - start
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+class KernelMemory:
+    """Peak resident memory of the kernels that run while it samples (psutil, every 50 ms)."""
+
+    def __init__(self):
+        self.peak, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psutil
+
+        while not self._stop.is_set():
+            for p in psutil.process_iter(["cmdline", "memory_info"]):
+                cmd = " ".join(p.info["cmdline"] or [])
+                if "ipykernel_launcher" in cmd and p.info["memory_info"]:
+                    self.peak = max(self.peak, p.info["memory_info"].rss)
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def floor(kernel: dict, figs: dict, exports: dict, steps: list[str], langs: list[str], cores: int) -> tuple:
+    """(floor, sum of the pieces, longest chain) for a build that runs ``steps`` (analysis notebooks and the
+    reports of ``langs``)."""
+    analysis = [s for s in steps if not s.startswith("report")]
+    pieces = sum(kernel[s] + sum(figs[s].values()) for s in analysis)
+    pieces += sum(kernel["report"] + sum(exports[lang].values()) for lang in langs)
+    chain = max([kernel[s] + sum(figs[s].values()) for s in analysis] or [0])
+    chain += max([kernel["report"] + sum(exports[lang].values()) for lang in langs] or [0])
+    return max(pieces / cores, chain), pieces, chain
 
 
 def main() -> int:
     root = project_root()
-    n_sites = int(os.environ.get("BENCH_SITES", "20"))
+    cores = os.cpu_count() or 1
+    n_sites = int(os.environ.get("BENCH_SITES", "8"))
     rows = []
     with tempfile.TemporaryDirectory(prefix="collabgov-bench-") as scratch:
         work = Path(scratch)
         shutil.copytree(root / "notebooks", work / "notebooks")
         shutil.copytree(root / "data" / "pujud", work / "data" / "pujud")
         (work / "Makefile").write_text("# bench\n")
-        _preload()
-        print("measuring the floor: papermill running an empty notebook ...", file=sys.stderr, flush=True)
-        empty, empty_cpu = empty_notebook_seconds(work)
-        print(f"  {empty:.2f} s per notebook, {empty_cpu:.2f} s of CPU (medians of 5)", file=sys.stderr, flush=True)
+        build.check_kernel("en")
+        build.preload()
 
-        print("pujud: cold build (4 notebooks, 2 jobs) ...", file=sys.stderr, flush=True)
-        start_cpu = cpu_seconds()
-        cold = timed(lambda: build_sites(work, ["pujud"], jobs=2, force=True))
-        cold_cpu = cpu_seconds() - start_cpu
-        rows.append(("pujud cold build (2 jobs)", cold, 4 * empty, "<= 1.5 x floor", cold <= 1.5 * 4 * empty))
-        noop = cli_build(work, "pujud")
-        rows.append(("pujud no-op build (whole command)", noop, None, "< 0.5 s", noop < 0.5))
+        say("measuring the work: kernels with their imports, figures, exports ...")
+        kernel = {name: kernel_with_imports(work, name) for name in NOTEBOOK_IMPORTS}
+        figs = figure_pieces(work, "pujud", work / "pieces")
+
+        say("pujud: cold build (2 jobs) ...")
+        with KernelMemory() as memory:
+            cold = cli(work, "pujud", "--force", "--jobs", "2")
+        exports = {
+            lang: export_pieces(work / "reports/pujud/executed" / f"report.{lang}.ipynb", lang, work / "pieces")
+            for lang in ("id", "en")
+        }
+        steps = [s.name for s in scheduler.plan(peek_site(work, "pujud"))]
+        cold_floor, pieces, chain = floor(kernel, figs, exports, steps, ["id", "en"], cores)
+        rows.append(
+            (
+                "pujud cold build (2 jobs)",
+                cold,
+                cold_floor,
+                f"<= {TARGETS['cold']} x floor",
+                cold <= TARGETS["cold"] * cold_floor,
+            )
+        )
+        noop = statistics.median(cli(work, "pujud") for _ in range(5))
+        rows.append(
+            ("pujud build with nothing to do (command)", noop, None, f"< {TARGETS['noop']} s", noop < TARGETS["noop"])
+        )
         cases = work / "data" / "pujud" / "cases.csv"
-        cases.write_text(cases.read_text().replace("as printed in", "as printed, in"))
-        one = cli_build(work, "pujud", "--jobs", "2")
-        rows.append(("pujud rebuild, cases.csv changed (3 notebooks)", one, 3 * empty, "", None))
+        cases.write_text(cases.read_text().replace("(Tabel 1.1)", "(Tabel 1.1 artikel)"))
+        rebuild = cli(work, "pujud", "--jobs", "2")
+        rebuild_floor = floor(kernel, figs, exports, ["01_case_table", "report.id", "report.en"], ["id", "en"], cores)[
+            0
+        ]
+        rows.append(
+            (
+                "pujud rebuild, cases.csv changed (2 jobs)",
+                rebuild,
+                rebuild_floor,
+                f"<= {TARGETS['rebuild']} x floor",
+                rebuild <= TARGETS["rebuild"] * rebuild_floor,
+            )
+        )
 
-        print(f"batch: {n_sites} SYNTHETIC sites, one language each ...", file=sys.stderr, flush=True)
-        template = root / "data" / "sintetis"
+        say(f"batch: {n_sites} SYNTHETIC sites, one language each, with 1 and with 2 jobs ...")
         slugs = []
         for i in range(1, n_sites + 1):
             slug = f"bench-sintetis-{i:02d}"
-            shutil.copytree(template, work / "data" / slug, ignore=shutil.ignore_patterns("import"))
+            shutil.copytree(root / "data" / "sintetis", work / "data" / slug, ignore=shutil.ignore_patterns("import"))
             params = yaml.safe_load((work / "data" / slug / "site.yaml").read_text())
             params["languages"] = ["id"]
             (work / "data" / slug / "site.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
             slugs.append(slug)
-        floor = 3 * n_sites * empty
-        one_job = timed(lambda: build_sites(work, slugs, jobs=1, force=True))
-        two_jobs = timed(lambda: build_sites(work, slugs, jobs=2, force=True))
-        rows.append((f"batch of {n_sites} sites, 1 job", one_job, floor, "", None))
+        one = cli(work, *slugs, "--force", "--jobs", "1")
+        two = cli(work, *slugs, "--force", "--jobs", "2")
+        rows.append((f"batch of {n_sites} sites, 1 job", one, None, "", None))
         rows.append(
             (
                 f"batch of {n_sites} sites, 2 jobs",
-                two_jobs,
-                floor,
-                ">= 1.7 x faster than 1 job",
-                one_job / two_jobs >= 1.7,
+                two,
+                None,
+                f">= {TARGETS['speedup']} x faster than 1 job",
+                one / two >= TARGETS["speedup"],
             )
         )
-    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        kernel_mb = memory.peak / 1024 / 1024
+        rows.append(
+            (
+                "kernel peak memory (MB)",
+                kernel_mb,
+                None,
+                f"< {TARGETS['kernel_mb']} MB",
+                kernel_mb < TARGETS["kernel_mb"],
+            )
+        )
 
     print()
-    print(f"{'measure':<48} {'seconds':>8} {'floor':>8} {'ratio':>6}  target")
-    for name, seconds, fl, target, met in rows:
-        ratio = f"{seconds / fl:.2f}" if fl else "-"
+    print(f"{'measure':<44} {'value':>8} {'floor':>7} {'ratio':>6}  target")
+    for name, value, fl, target, met in rows:
+        ratio = f"{value / fl:.2f}" if fl else "-"
         flag = "" if met is None else (" (met)" if met else " (NOT met)")
-        print(f"{name:<48} {seconds:8.2f} {fl if fl is None else round(fl, 2)!s:>8} {ratio:>6}  {target}{flag}")
-    print(f"{'speed-up, 2 jobs over 1':<48} {one_job / two_jobs:8.2f}")
-    print(f"floor: papermill running an empty notebook = {empty:.2f} s, times the notebooks of each build")
-    cores = os.cpu_count() or 1
+        print(f"{name:<44} {value:8.2f} {fl if fl is None else round(fl, 2)!s:>7} {ratio:>6}  {target}{flag}")
+    print(f"{'speed-up, 2 jobs over 1':<44} {one / two:8.2f}")
     print(
-        f"cold build CPU time: {cold_cpu:.1f} s (this process and its children); {cores} cores busy for "
-        f"1.5 x floor give at most {cores * 1.5 * 4 * empty:.1f} s; four empty notebooks use {4 * empty_cpu:.1f} s"
+        f"\nthe cold build's floor: pieces {pieces:.2f} s in all / {cores} cores = {pieces / cores:.2f} s; "
+        f"longest chain {chain:.2f} s"
     )
-    print(f"peak memory: this process {self_mb:.0f} MB; largest child process (worker or kernel) {child_mb:.0f} MB")
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    print("pieces of work, seconds (each measured alone):")
+    for name, seconds in kernel.items():
+        print(f"  kernel + imports, {name:<28} {seconds:6.2f}")
+    for notebook, drawn in figs.items():
+        print(
+            f"  figures of {notebook:<20} {sum(drawn.values()):6.2f}  ({len(drawn)} figures, "
+            f"slowest {max(drawn, key=drawn.get)} {max(drawn.values()):.2f})"
+        )
+    for lang, times in exports.items():
+        print(f"  report.{lang}: html {times['html']:.2f}  pdf {times['pdf']:.2f}  docx {times['docx']:.2f}")
+    print(f"machine: {cores} cores; python {sys.version.split()[0]}")
     return 0
 
 

@@ -228,12 +228,12 @@ def save(
         "inputs": {},
         "min_font_pt": plotting.min_font_size(fig),
     }
-    with plotting.plt.rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):
+    with plotting.pyplot().rc_context({"svg.hashsalt": f"collabgov-{figure_id}"}):
         # Each format works out its own tight box: text measured at the figure's 100 dpi comes out
         # narrower than at 300 dpi, and a box shared between the two cut off long labels in the PNG.
         fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(out / f"{figure_id}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    plotting.plt.close(fig)
+    plotting.pyplot().close(fig)
     from PIL import Image
 
     with Image.open(out / f"{figure_id}.png") as image:

@@ -14,11 +14,8 @@ from __future__ import annotations
 import math
 import textwrap
 from contextlib import contextmanager
+from functools import cache
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from . import cases, coding
@@ -54,9 +51,21 @@ STYLE = {
 }
 
 
+@cache
+def pyplot():
+    """matplotlib's pyplot with the Agg backend, imported when a figure is first drawn: the report's kernels,
+    which draw nothing, do without it (0.6 s and 30 MB each, measured)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
 @contextmanager
 def style():
-    with plt.rc_context(STYLE):
+    with pyplot().rc_context(STYLE):
         yield
 
 
@@ -76,7 +85,7 @@ def case_trend(table, ctx):
     summary = cases.yearly_summary(table)
     L = ctx.lang
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 3.4), layout="constrained")
+        fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 3.4), layout="constrained")
         years = list(summary["year"])
         offsets = (-0.06, 0.06)
         for i, measure in enumerate(cases.MEASURES):
@@ -134,7 +143,7 @@ def suspects_per_case(table, ctx):
     summary = cases.yearly_summary(table)
     L = ctx.lang
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 2.6), layout="constrained")
+        fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 2.6), layout="constrained")
         years = [str(int(y)) for y in summary["year"]]
         ratios = list(summary["suspects_per_case"])
         ax.bar(
@@ -172,7 +181,7 @@ def stage_counts(data, ctx):
     L = ctx.lang
     table = coding.segments_per_stage(data, L)
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.45 * len(table) + 1.3), layout="constrained")
+        fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 0.45 * len(table) + 1.3), layout="constrained")
         labels = [textwrap.fill(t, 26) for t in table["label"]][::-1]
         findings = list(table["findings"])[::-1]
         theory = [a - b for a, b in zip(table["segments"], table["findings"])][::-1]
@@ -204,7 +213,7 @@ def _heatmap(matrix, xlabel: str, ylabel: str):
     """A count matrix as a heatmap: one sequential hue (reads in grey), the count printed in each cell."""
     with style():
         rows, cols = matrix.shape
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.36 * rows + 1.9), layout="constrained")
+        fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 0.36 * rows + 1.9), layout="constrained")
         values = matrix.to_numpy(dtype=float)
         vmax = max(1.0, values.max()) if values.size else 1.0
         ax.imshow(values if values.size else np.zeros((1, 1)), cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
@@ -255,7 +264,7 @@ def process_diagram(data, ctx):
     stages = [book.label(s, L) for s in book.stages]
     actors = [book.label(a, L) for a in book.diagram_actors()]
     with style():
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 4.3), layout="constrained")
+        fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 4.3), layout="constrained")
         ax.axis("off")
         ax.set_xlim(-4.6, 4.6)
         ax.set_ylim(-3.0, 3.0)
@@ -322,7 +331,7 @@ def stage_profile(data, ctx, stage: str):
     profile = coding.stage_profile(data, stage, L)
     with style():
         rows = max(1, len(profile))
-        fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.3 * rows + 1.0), layout="constrained")
+        fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 0.3 * rows + 1.0), layout="constrained")
         families = coding.FAMILY_ORDER + [f for f in dict.fromkeys(profile["family"]) if f not in coding.FAMILY_ORDER]
         labels = [
             textwrap.shorten(f"{lab} ({family_label(fam, L)})", 58)
@@ -351,5 +360,7 @@ def stage_profile(data, ctx, stage: str):
 
 def min_font_size(fig) -> float:
     """The smallest text of a figure in points (as drawn, before any scaling for print)."""
-    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
     return float(min(sizes)) if sizes else float("nan")

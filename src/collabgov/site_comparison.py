@@ -43,7 +43,9 @@ def site_name(site, lang: str) -> str:
 def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
     """Cases and suspects per year, one line per site, with exact intervals; the legend above the panels."""
     with plotting.style():
-        fig, axes = plotting.plt.subplots(1, 2, figsize=(plotting.PRINT_WIDTH, 3.4), sharey=False, layout="constrained")
+        fig, axes = plotting.pyplot().subplots(
+            1, 2, figsize=(plotting.PRINT_WIDTH, 3.4), sharey=False, layout="constrained"
+        )
         n = panel["site"].nunique()
         for ax, measure in zip(axes, case_stats.MEASURES):
             for i, (site, part) in enumerate(panel.groupby("site", sort=False)):
@@ -77,7 +79,9 @@ def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
     with plotting.style():
         stages = list(dict.fromkeys(profiles["stage"]))
         sites = list(dict.fromkeys(profiles["site"]))
-        fig, ax = plotting.plt.subplots(figsize=(plotting.PRINT_WIDTH, 0.55 * len(stages) + 1.4), layout="constrained")
+        fig, ax = plotting.pyplot().subplots(
+            figsize=(plotting.PRINT_WIDTH, 0.55 * len(stages) + 1.4), layout="constrained"
+        )
         height = 0.8 / len(sites)
         for i, site in enumerate(sites):
             part = profiles[profiles["site"] == site].set_index("stage").reindex(stages)
