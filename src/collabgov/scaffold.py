@@ -145,6 +145,9 @@ def data_dictionary() -> str:
         "Baris 1 setiap tabel adalah judul kolom; nomor baris dalam pesan galat mengikuti nomor baris spreadsheet.",
         "Row 1 of every table is the header; row numbers in error messages are spreadsheet row numbers.",
         "",
+        "`site.yaml`: setiap kunci dijelaskan di `docs/site_yaml.md` (dari skema `schemas/site.schema.json`).",
+        "`site.yaml`: every key is described in `docs/site_yaml.md` (from the schema `schemas/site.schema.json`).",
+        "",
     ]
     for table in DICTIONARY_TABLES:
         d = schema_descriptor(table)
