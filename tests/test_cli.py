@@ -1,8 +1,12 @@
 """What a user meets at the command line: one clear line, a non-zero exit, no traceback."""
 
+import errno
 import subprocess
 import sys
 
+import pytest
+
+from collabgov import cli
 from conftest import ROOT, write
 
 
@@ -41,12 +45,6 @@ def test_bad_data_is_reported_without_traceback_and_touches_nothing(sandbox):
 
 # --- every operating-system failure is one line in the user's language, with a non-zero exit -------
 
-import errno  # noqa: E402
-
-import pytest  # noqa: E402
-
-from collabgov import cli  # noqa: E402
-
 
 @pytest.mark.parametrize(
     "failure, exit_code, said",
@@ -63,10 +61,8 @@ def test_failures_end_in_one_line_in_the_sites_language(monkeypatch, capsys, san
     def fail(*args, **kwargs):
         raise failure
 
-    import collabgov.build
-
     monkeypatch.setenv("COLLABGOV_ROOT", str(sandbox))
-    monkeypatch.setattr(collabgov.build, "build_sites", fail)
+    monkeypatch.setattr(cli, "build_sites", fail)
     assert cli.main(["build", "pujud"]) == exit_code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and said in err[0] and "Traceback" not in err[0], err

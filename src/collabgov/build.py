@@ -11,6 +11,7 @@ published together (``publish.publish``); the stamps that record what was built 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -119,8 +120,8 @@ def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Site
     if not todo:
         return None
     live = load_site(root, slug)  # checked in full only when something must run
-    # Imported here, not at the top: the checks bring pandas and matplotlib (1.5 s measured with
-    # -X importtime), which a build that finds nothing to do must not pay (it takes 0.2 s without them).
+    # Imported here, not at the top: the checks bring pandas (0.5 s measured with -X importtime),
+    # which a build that finds nothing to do must not pay (it takes 0.2 s without them).
     from .validation import validate_site
 
     publish.check_writable(out, slug, lang)
@@ -173,7 +174,7 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
     """The executed report notebook of ``step`` -> HTML, PDF, DOCX in the build folder (in the step's worker)."""
     import tempfile
 
-    from .report import title_text  # in the worker, after the notebook: the report module brings matplotlib
+    from .report import title_text  # in the worker, after the notebook: report brings pandas (0.5 s)
 
     site = load_site(input_root, slug)
     executed = work / "report" / "executed" / f"{step.name}.ipynb"
@@ -188,7 +189,7 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
 
 
 def write_manifest(work: Path, record: dict, site: Site) -> None:
-    from .report import figure_numbers  # as above: only when a site was built
+    from .report import figure_numbers  # as above: pandas only when a site was built
 
     man = provenance.manifest(work / "figures", work / "report" / "executed", record, figure_numbers(site))
     man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
@@ -297,7 +298,7 @@ def preload() -> None:
     installed, which compiles dozens of grammars (measured here: 2-5 s per process) to check an
     'iri' string format that is never used here; it is kept out of this process on purpose."""
     sys.modules.setdefault("rfc3987_syntax", None)
-    import papermill  # noqa: F401
+    importlib.import_module("papermill")
 
     export.preload()
 

@@ -12,9 +12,16 @@ import sys
 import traceback
 from pathlib import Path
 
+from .build import BuildFailed, build_sites, describe
 from .errors import ERROR, DataError, UsageError, os_error_key
 from .i18n import message
-from .sites import available_sites, peek_site, project_root, site_folder, user_language
+from .scaffold import new_site, write_templates
+from .sites import available_sites, load_site, peek_site, project_root, site_folder, user_language
+from .verify import verify
+
+# validation, site_import and site_comparison are imported inside their commands: each brings pandas
+# (0.5-0.8 s measured with `python -X importtime`), which `build` with nothing to do must not pay
+# (0.2 s without them).
 
 EXIT = {"ok": 0, "failed": 1, "data": 2, "internal": 70, "interrupted": 130}
 
@@ -24,8 +31,6 @@ def say(text: str) -> None:
 
 
 def cmd_build(args, root: Path) -> int:
-    from .build import build_sites
-
     slugs = available_sites(root) if args.all else args.sites
     if not slugs:
         raise UsageError(message("name_a_site", user_language()))
@@ -39,14 +44,11 @@ def cmd_build(args, root: Path) -> int:
 
 
 def cmd_verify(args, root: Path) -> int:
-    from .verify import verify
-
     return verify(root, args.site)
 
 
 def cmd_validate(args, root: Path) -> int:
-    from .sites import load_site
-    from .validation import validate_site
+    from .validation import validate_site  # pandas: see the note at the top
 
     site = load_site(root, args.site)
     problems = validate_site(site, draft=args.draft)
@@ -62,8 +64,6 @@ def cmd_validate(args, root: Path) -> int:
 
 
 def cmd_new_site(args, root: Path) -> int:
-    from .scaffold import new_site
-
     years = [int(y) for y in args.years.replace(",", " ").split()] if args.years.strip() else None
     folder = new_site(root, args.site, args.kecamatan, args.kabupaten, years, args.format, args.synthetic)
     print(message("site_created", "id", folder=folder.relative_to(root).as_posix(), site=args.site))
@@ -71,7 +71,7 @@ def cmd_new_site(args, root: Path) -> int:
 
 
 def cmd_import(args, root: Path) -> int:
-    from .site_import import import_into_site
+    from .site_import import import_into_site  # pandas: see the note at the top
 
     lang = peek_site(root, args.site).lang
     report = import_into_site(root, args.site, args.source, replace=args.replace)
@@ -82,15 +82,13 @@ def cmd_import(args, root: Path) -> int:
 
 
 def cmd_templates(args, root: Path) -> int:
-    from .scaffold import write_templates
-
     write_templates(root / "templates")
     print(message("templates_written", user_language()))
     return EXIT["ok"]
 
 
 def cmd_compare(args, root: Path) -> int:
-    from .site_comparison import build_comparison
+    from .site_comparison import build_comparison  # pandas: see the note at the top
 
     build_comparison(root, args.sites)
     return EXIT["ok"]
@@ -166,8 +164,6 @@ def main(argv: list[str] | None = None) -> int:
         say(message("interrupted", _language(args, root)))
         return EXIT["interrupted"]
     except BaseException as exc:  # the one place where every other failure becomes one line
-        from .build import BuildFailed, describe
-
         lang = _language(args, root)
         if isinstance(exc, BuildFailed):
             say(f"{message('error_word', lang)}: {exc}")

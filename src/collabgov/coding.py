@@ -59,7 +59,7 @@ class Codebook:
         return [c for c in self.codes.index if c != stage and self.family(c) == STAGE and self.root(c) == stage]
 
     def diagram_actors(self) -> list[str]:
-        actors = self.codes[(self.codes["family"] == "actor") & (self.codes["in_diagram"] == True)]  # noqa: E712
+        actors = self.codes[(self.codes["family"] == "actor") & self.codes["in_diagram"].eq(True)]
         return list(actors.sort_values("order", na_position="last", kind="stable").index)
 
 

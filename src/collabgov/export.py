@@ -9,6 +9,7 @@ the export."""
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 import re
 import warnings
@@ -205,8 +206,7 @@ def mark_docx_draft(path: Path) -> None:
 
 def preload() -> None:
     """Import the exporters once, in the build process, before it forks its workers."""
-    import nbformat  # noqa: F401
-    import pypandoc  # noqa: F401
-    from nbconvert import HTMLExporter  # noqa: F401
+    for module in ("nbformat", "pypandoc", "nbconvert"):
+        importlib.import_module(module)
 
     _import_weasyprint()
