@@ -22,6 +22,7 @@ import yaml
 from collabgov import export, texts
 from collabgov.errors import DataError
 from collabgov.sites import load_site
+from collabgov.tables import read_table, write_table
 from collabgov.validation import validate_site
 from conftest import ROOT
 
@@ -98,15 +99,16 @@ def test_every_text_file_as_a_link_is_refused_without_reading_it(site, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["site.yaml", "cases.xlsx", "codebook.csv", "informants.csv", "segments.csv"])
-def test_a_linked_input_is_refused_by_name_and_its_target_never_printed(site, tmp_path, name):
-    secret = tmp_path / "secret.csv"
+def test_a_linked_input_is_refused_by_name_and_its_target_never_printed(site, monkeypatch, name):
+    secret = site / "data" / "secret.csv"  # inside the project: a path that could be shown relative
     secret.write_text("SECRET-FIRST-LINE,a,b\n1,2,3\n")
     path = site / "data/sintetis" / name
     path.unlink()
     path.symlink_to(secret)
+    monkeypatch.chdir(site)
     said = problems_of(site)
-    assert "SECRET" not in said
-    assert "tautan simbolik" in said or "symbolic link" in said
+    assert "SECRET" not in said and "secret.csv" not in said  # the link is named, never its target
+    assert f"data/sintetis/{name}: tautan simbolik" in said or f"data/sintetis/{name}: symbolic link" in said, said
 
 
 def test_a_linked_folder_and_a_pipe_are_refused(site, tmp_path):
@@ -225,8 +227,6 @@ FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "=cmd|' /C
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_spreadsheet_text_is_never_a_formula_and_reads_back_unchanged(tmp_path, suffix):
-    from collabgov.tables import read_table, write_table
-
     path = write_table(tmp_path / f"t{suffix}", ["id", "text"], [[str(i), f] for i, f in enumerate(FORMULAS)])
     if suffix == ".csv":
         for line in path.read_text().splitlines()[1:]:
@@ -238,3 +238,35 @@ def test_spreadsheet_text_is_never_a_formula_and_reads_back_unchanged(tmp_path, 
         ws = openpyxl.load_workbook(path).active
         assert all(c.data_type == "s" for c in ws["B"][1:])
     assert [row[1] for row in read_table(path).rows] == FORMULAS
+
+
+@pytest.mark.parametrize(
+    "image, expect",
+    [
+        (
+            "images/../../../foto-luar.jpg",
+            "documents.xlsx:2: image: seharusnya nama berkas di dalam folder situs yang berakhiran .png atau .jpg",
+        ),
+        ("images/tidak-ada.jpg", "documents.xlsx:2: image: gambar 'images/tidak-ada.jpg' tidak dapat dipakai"),
+        (
+            "images/catatan.png",
+            "documents.xlsx:2: image: gambar 'images/catatan.png' tidak dapat dipakai: bukan gambar PNG atau JPEG",
+        ),
+        ("images/tautan.png", "images/tautan.png: tautan simbolik (symlink) tidak diizinkan"),  # the link by name
+    ],
+)
+def test_a_documentation_image_that_cannot_be_shown_is_found_before_the_build(site, monkeypatch, image, expect):
+    """documents.image is checked by `validate` (row, column, in the site's language), not first by the build."""
+    folder = site / "data/sintetis"
+    (folder / "images").mkdir(exist_ok=True)
+    (folder / "images/catatan.png").write_text("not an image")
+    if image == "images/tautan.png":
+        (folder / image).symlink_to(site / "data" / "README.md")
+    path = folder / "documents.xlsx"
+    table = read_table(path)
+    row = {"document_id": "D1", "stage": "dialogue", "source": "SYNTHETIC", "locator": "p. 1", "image": image}
+    write_table(path, table.header, [[row.get(column, "") for column in table.header]])
+    monkeypatch.chdir(site)
+    said = problems_of(site)
+    assert f"data/sintetis/{expect}" in said, said
+    assert "README" not in said

@@ -332,3 +332,19 @@ def test_an_import_keeps_the_format_a_site_keeps_a_table_in(demo, tmp_path):
     import_into_site(demo, "demo", qdpx(tmp_path))
     assert (folder / "segments.tsv").is_file() and not (folder / "segments.csv").exists()
     assert len(coding.load_coded_data(folder).segments) > 0
+
+
+def test_codes_under_a_code_that_stands_for_a_stage_follow_it_into_that_stage(demo, tmp_path):
+    """'Dialog' same_as the stage dialogue: its sub-code Musyawarah, left empty in code_mapping, is a
+    sub-code of that stage (not a code whose parent left the codebook)."""
+    lines = import_into_site(demo, "demo", qdpx(tmp_path))
+    folder = demo / "data/demo"
+    problems = validate_site(load_site(demo, "demo"), draft=True)
+    unmapped = [p for p in problems.warnings if "belum dipetakan" in p.message]
+    assert f"{len(unmapped)} kode impor belum dipetakan" in lines[-1]  # the import counts what validate lists
+    map_codes(folder, {"Dialog": ("", "", "dialogue")})
+    data = coding.load_coded_data(folder, "id")
+    freq = coding.code_frequencies(data, "en").set_index("label")
+    assert freq.loc["Musyawarah", "stage"] == "Face-to-face dialogue"
+    assert set(data.segments.set_index("segment_id").iloc[:2]["stage"]) == {"dialogue"}
+    assert not [p for p in validate_site(load_site(demo, "demo"), draft=True).errors if "induk" in p.message]

@@ -93,3 +93,16 @@ def test_row_numbers_are_the_spreadsheet_rows_after_blank_lines(tmp_path):
     write(tmp_path / "t.csv", "a,b\n\n1,2\n,\n3,4\n")
     raw = read_table(tmp_path / "t.csv")
     assert raw.row_numbers == [3, 5] and raw.rows == [["1", "2"], ["3", "4"]]
+
+
+def test_every_pattern_is_explained_in_both_languages():
+    """A cell that breaks a pattern is told what was expected in words, in the site's language, never as a regex."""
+    import json
+    from importlib import resources
+
+    for schema in resources.files("collabgov").joinpath("schemas").iterdir():
+        if not schema.name.endswith(".json") or schema.name == "site.schema.json":
+            continue
+        for field in json.loads(schema.read_text("utf-8")).get("fields", []):
+            if "pattern" in field.get("constraints", {}):
+                assert field.get("x-pattern-hint") and field.get("x-pattern-hint-id"), (schema.name, field["name"])

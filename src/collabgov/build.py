@@ -130,10 +130,10 @@ def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Site
     try:
         site = snapshot(live, work)
         problems = as_live(validate_site(site, draft).items, site.folder, live.folder)
-        for warning in (p for p in problems if p.level != ERROR):
-            log(f"  {warning}")
         if any(p.level == ERROR for p in problems):
-            raise DataError(problems)
+            raise DataError(problems)  # shown with its warnings, each once, by the command line
+        for warning in problems:
+            log(warning.line(site.lang))
         if len(todo) < len(steps):  # seed with the published outputs the steps that do not run would make
             for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
                 if src.is_dir():

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from .build import BuildFailed, build_sites, describe
-from .errors import ERROR, DataError, UsageError, os_error_key
+from .errors import DataError, UsageError, os_error_key
 from .i18n import message
 from .scaffold import new_site, write_templates
 from .sites import available_sites, load_site, peek_site, project_root, site_folder, user_language
@@ -53,8 +53,7 @@ def cmd_validate(args, root: Path) -> int:
     site = load_site(root, args.site)
     problems = validate_site(site, draft=args.draft)
     for problem in problems.items:
-        tag = "" if problem.level == ERROR else " " + message("warning_tag", site.lang)
-        say(f"  {problem}{tag}")
+        say(problem.line(site.lang))
     errors, warnings = len(problems.errors), len(problems.warnings)
     if errors:
         say(message("validate_errors", site.lang, site=args.site, errors=errors, warnings=warnings))
@@ -153,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         lang = _language(args, root)
         for problem in exc.problems:
-            tag = "" if problem.level == ERROR else " " + message("warning_tag", lang)
-            say(f"  {problem}{tag}")
+            say(problem.line(lang))
         say(message("data_errors", lang, n=len(exc.errors)))
         return EXIT["data"]
     except UsageError as exc:

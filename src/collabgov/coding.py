@@ -227,6 +227,12 @@ def apply_mapping(codebook: list[dict], segments: list[dict] | None, mapping: li
         book = codebook
     else:
         rows = {r["code"]: dict(r) for r in codebook}
+        aliases = {c: m["same_as"] for c, m in by_code.items() if m.get("same_as")}
+        for row in rows.values():  # a code nested under one that stands for X is nested under X
+            seen = set()
+            while row.get("source") == IMPORTED and row.get("parent") in aliases and row["parent"] not in seen:
+                seen.add(row["parent"])
+                row["parent"] = aliases[row["parent"]]
         for code, m in by_code.items():
             row = rows.get(code)
             if row is None or row.get("source") != IMPORTED or m.get("same_as"):
@@ -244,7 +250,6 @@ def apply_mapping(codebook: list[dict], segments: list[dict] | None, mapping: li
                     if row["family"] != "stage":
                         row["parent"] = parent if rows[parent]["family"] == row["family"] else None
                 parent = rows[parent].get("parent")
-        aliases = {c: m["same_as"] for c, m in by_code.items() if m.get("same_as")}
         book = [r for c, r in rows.items() if c not in aliases]
         if segments is not None:
             segments = [dict(s) for s in segments]
@@ -278,10 +283,7 @@ def apply_mapping(codebook: list[dict], segments: list[dict] | None, mapping: li
 
 def _unmapped(folder: Path, book: Codebook, segments: list[dict], mapping: list[dict], lang: str) -> list[Problem]:
     """To-dos of an import: imported codes used in segments but placed nowhere (warnings)."""
-    used: dict[str, int] = {}
-    for seg in segments:
-        for code in split_codes(seg.get("codes")):
-            used[code] = used.get(code, 0) + 1
+    used = unmapped_codes(book, (seg.get("codes") for seg in segments))
     path = display_path(find_table(folder, "code_mapping") or folder / "code_mapping.csv")
     rows = {r["code"]: n for n, r in enumerate(mapping, start=2)}
     out = [
@@ -292,10 +294,20 @@ def _unmapped(folder: Path, book: Codebook, segments: list[dict], mapping: list[
             message("unmapped_code", lang, code=code, label=book.label(code, lang), n=used[code]),
             WARNING,
         )
-        for code in book.codes.index
-        if book.family(code) == IMPORTED and used.get(code)
+        for code in used
     ]
     return out
+
+
+def unmapped_codes(book: Codebook, code_cells) -> dict[str, int]:
+    """Imported codes that segments use (``code_cells``: their ``codes`` cells) but that the mapping placed
+    nowhere, with how often each is used. Codes nobody used, and codes that follow a placed parent, are not
+    to-dos."""
+    used: dict[str, int] = {}
+    for cell in code_cells:
+        for code in split_codes(cell):
+            used[code] = used.get(code, 0) + 1
+    return {code: used[code] for code in book.codes.index if book.family(code) == IMPORTED and used.get(code)}
 
 
 def no_stage_reached(data: CodedData, lang: str) -> list[Problem]:

@@ -4,9 +4,12 @@ one place where any failure becomes a line a user can act on (in the user's lang
 from __future__ import annotations
 
 import errno
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from .i18n import message
 
 ERROR, WARNING = "error", "warning"
 
@@ -24,6 +27,10 @@ class Problem:
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"
         return f"{where}: {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+    def line(self, lang: str) -> str:
+        """As shown to a user: indented, a warning tagged as one in ``lang``."""
+        return f"  {self}" + ("" if self.level == ERROR else " " + message("warning_tag", lang))
 
 
 class DataError(Exception):
@@ -76,12 +83,17 @@ class Problems:
 
 
 def display_path(path: Path | str) -> str:
-    """Path as a user would type it: relative to the working folder when inside it."""
-    p = Path(path)
+    """Path as a user would type it: relative to the working folder when inside it. A symbolic link is
+    named as itself, not as what it points to (only the folders above it are resolved)."""
+    p = Path(os.path.abspath(path))
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
-        return str(p)
+        cwd = Path.cwd()
+        for candidate, base in ((p, cwd), (p.parent.resolve() / p.name, cwd.resolve())):
+            if candidate.is_relative_to(base):
+                return str(candidate.relative_to(base))
+    except OSError:
+        pass
+    return str(path)
 
 
 # errno -> message key (``messages.os_<key>`` in the catalogues)

@@ -36,7 +36,6 @@ from .i18n import (
     percent,
     signed,
 )
-from .inputs import Refused, read_bytes
 
 # The study's structure; each entry is one top-level heading of the report, in order.
 SECTIONS = [
@@ -537,10 +536,9 @@ class Report:
         image = doc.get("image")
         if isinstance(image, str) and image:
             try:
-                data = read_bytes(self.ctx.data_dir / image, self.ctx.data_dir, texts.MAX_IMAGE_BYTES)
-            except Refused as exc:
-                raise DataError([exc.problem(L)]) from None
-            kind = "png" if data.startswith(b"\x89PNG") else "jpeg"
+                kind, data = texts.site_image(self.ctx.data_dir, image, L)
+            except texts.TextProblem as exc:
+                raise DataError([exc.problem]) from None
             uri = f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
             return figure_html(key, self.ref("figure", key), None, caption, caption, L, doc["source"], uri=uri)
         note = self.kind_t("document_not_reproduced")

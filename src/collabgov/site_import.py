@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from . import qda_files
-from .coding import UNATTRIBUTED, load_coded_data
+from .coding import UNATTRIBUTED, load_coded_data, unmapped_codes
 from .errors import DataError, Problem, Problems, display_path
 from .i18n import message
 from .sites import load_site
@@ -194,7 +194,7 @@ def import_into_site(root: Path, slug: str, source: str | Path, replace: bool = 
             write_table(target, [f["name"] for f in schema_descriptor(name)["fields"]], rows)
             written.append(target)
         problems = Problems()
-        load_coded_data(staging, lang, problems)  # the new tables must load before they replace anything
+        data = load_coded_data(staging, lang, problems)  # the new tables must load before they replace anything
         if problems.errors:
             copy, real = display_path(staging), display_path(folder)
             raise DataError(
@@ -217,7 +217,7 @@ def import_into_site(root: Path, slug: str, source: str | Path, replace: bool = 
             tmp = folder / f".{path.name}.new"
             shutil.copy2(path, tmp)
             tmp.replace(folder / path.name)
-    unmapped = sum(1 for r in tables["code_mapping"] if not (r["stage"] or r["family"] or r["same_as"]))
+    unmapped = len(unmapped_codes(data.codebook, data.segments["codes"])) if data is not None else 0
     out.insert(
         0,
         message(

@@ -331,7 +331,8 @@ def _explain(failures, fields, raw, typed, shown, lang) -> list[Problem]:
             if check == "enum":
                 value = ", ".join(map(str, value))
             if check == "pattern":
-                value = by_name[column].get("x-pattern-hint", value)
+                field = by_name[column]
+                value = field.get(f"x-pattern-hint-{lang}") or field.get("x-pattern-hint", value)
             out.append(Problem(shown, n, column, message(f"constraint_{check}", lang, value=value, found=found)))
         elif check == "length":
             key = "minLength" if "minLength" in c and len(str(found)) < c["minLength"] else "maxLength"

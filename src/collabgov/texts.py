@@ -91,7 +91,7 @@ def _line(source: str, start_line: int, needle: str) -> int:
     return start_line + 1
 
 
-def _image_target(folder: Path, text_dir: Path, src: str) -> Path | None:
+def _image_target(folder: Path, src: str) -> Path | None:
     """The file an image reference names (relative to the site folder, e.g. ``images/photo.png``), if it
     is a plain relative path that stays inside the site."""
     parts = urlsplit(src)
@@ -129,7 +129,6 @@ def check(
         problems.append(
             Problem(shown, line, None, message("unfilled", message_lang, found=short(match.group(0))), level)
         )
-    text_dir = path_of(folder, lang, section).parent
     for token in _walk(_CHECK.parse(source)):
         start = token.map[0] if token.map else 0
         if token.type in ("html_inline", "html_block"):
@@ -143,22 +142,10 @@ def check(
             )
         elif token.type == "image":
             src = token.attrs.get("src", "")
-            target = _image_target(folder, text_dir, src)
-            line = _line(source, start, src)
-            if target is None:
-                problems.append(Problem(shown, line, None, message("text_image_outside", message_lang, src=src[:60])))
-            else:
-                try:
-                    _image_data(folder, target, message_lang)
-                except TextProblem as exc:
-                    problems.append(
-                        Problem(
-                            shown,
-                            line,
-                            None,
-                            message("text_image_unreadable", message_lang, src=src[:60], detail=exc.problem.message),
-                        )
-                    )
+            try:
+                site_image(folder, src, message_lang)
+            except TextProblem as exc:
+                problems.append(Problem(shown, _line(source, start, src), None, exc.problem.message))
         elif token.type == "link_open":
             href = token.attrs.get("href", "")
             scheme = urlsplit(href).scheme.lower()
@@ -189,6 +176,19 @@ def _walk(tokens):
                 yield child
 
 
+def site_image(folder: Path, src: str, lang: str) -> tuple[str, bytes]:
+    """The image ``src`` names (a relative path inside the site folder, e.g. ``images/rapat.jpg``) as its
+    kind and bytes; TextProblem when it leads outside the folder, cannot be read or is not PNG or JPEG."""
+    target = _image_target(folder, src)
+    if target is None:
+        raise TextProblem(Problem(display_path(folder), None, None, message("text_image_outside", lang, src=src[:60])))
+    try:
+        return _image_data(folder, target, lang)
+    except TextProblem as exc:
+        detail = message("text_image_unreadable", lang, src=src[:60], detail=exc.problem.message)
+        raise TextProblem(Problem(exc.problem.file, None, None, detail)) from None
+
+
 def _image_data(folder: Path, target: Path, lang: str) -> tuple[str, bytes]:
     try:
         data = read_bytes(target, folder, MAX_IMAGE_BYTES)
@@ -205,14 +205,9 @@ def render(folder: Path, lang: str, section: str, fill, message_lang: str) -> st
     source = read(folder, lang, section, message_lang)
     filled = PLACEHOLDER.sub(lambda m: fill(m.group(1)), source)
     tokens = _RENDER.parse(filled)
-    text_dir = path_of(folder, lang, section).parent
     for token in _walk(tokens):
         if token.type == "image":
-            target = _image_target(folder, text_dir, token.attrs.get("src", ""))
-            if target is None:
-                token.attrs["src"] = ""
-                continue
-            kind, data = _image_data(folder, target, message_lang)
+            kind, data = site_image(folder, token.attrs.get("src", ""), message_lang)
             token.attrs["src"] = f"data:image/{kind};base64,{base64.b64encode(data).decode('ascii')}"
     return f"<div class='narrative' lang='{lang}'>{_RENDER.renderer.render(tokens, _RENDER.options, {})}</div>"
 

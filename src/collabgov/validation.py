@@ -59,6 +59,7 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
     if coded is not None:
         problems.add(_informant_count(site, coded, lang))
         problems.add(coding.no_stage_reached(coded, lang))
+        problems.add(_document_images(coded, folder, lang))
 
     with problems.collecting():
         claim_checks.load_claims(folder, lang, coded)
@@ -84,6 +85,21 @@ def _suspects_fewer_than_cases(table, folder: Path, lang: str) -> list[Problem]:
         for n, (c, s) in enumerate(zip(table["cases"], table["suspects"]), start=2)
         if s < c
     ]
+
+
+def _document_images(coded, folder: Path, lang: str) -> list[Problem]:
+    """Each documentation image the report will show: inside the site folder, readable, PNG or JPEG."""
+    if "documents" not in coded.files:
+        return []
+    path = display_path(coded.files["documents"])
+    out = []
+    for n, image in enumerate(coded.documents["image"], start=2):
+        if isinstance(image, str) and image:
+            try:
+                texts.site_image(folder, image, lang)
+            except texts.TextProblem as exc:
+                out.append(Problem(path, n, "image", exc.problem.message))
+    return out
 
 
 def _informant_count(site: Site, coded, lang: str) -> list[Problem]:
