@@ -4,7 +4,7 @@ import pytest
 
 from collabgov.cases import load_case_table
 from collabgov.errors import DataError
-from collabgov.tables import read_table
+from collabgov.tables import read_table, write_table
 from conftest import write
 
 GOOD = "year,cases,suspects,source\n2021,14,23,Polsek\n2022,15,23,Polsek\n"
@@ -106,3 +106,13 @@ def test_every_pattern_is_explained_in_both_languages():
         for field in json.loads(schema.read_text("utf-8")).get("fields", []):
             if "pattern" in field.get("constraints", {}):
                 assert field.get("x-pattern-hint") and field.get("x-pattern-hint-id"), (schema.name, field["name"])
+
+
+def test_the_same_table_written_twice_as_xlsx_is_the_same_bytes(tmp_path):
+    import time
+
+    columns, rows = ["year", "cases", "source"], [["2021", "14", "=cmd|' /C calc'!A0"], ["2022", "15", "Polsek"]]
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = write_table(tmp_path / "a" / "cases.xlsx", columns, rows).read_bytes()
+    time.sleep(1.1)  # a clock that moved on must not show in the file
+    assert write_table(tmp_path / "b" / "cases.xlsx", columns, rows).read_bytes() == first

@@ -12,10 +12,12 @@ one cell does not hide a constraint error in another. Every problem is collected
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -392,8 +394,6 @@ def write_table(path: Path, columns: list[str], rows: list[list] | list[dict]) -
 
 
 def _write_xlsx(path: Path, title: str, columns: list[str], cells: list[list[str]]) -> None:
-    import datetime
-
     import openpyxl
 
     wb = openpyxl.Workbook()
@@ -409,6 +409,32 @@ def _write_xlsx(path: Path, title: str, columns: list[str], cells: list[list[str
             else:
                 cell.value = text
                 cell.data_type = "s"  # text, never a formula, whatever it starts with
-    stamp = datetime.datetime(2000, 1, 1)  # fixed, so that the same table gives the same bytes
-    wb.properties.created = wb.properties.modified = stamp
-    wb.save(path)
+    save_workbook(wb, path)
+
+
+FIXED_DATE = (2000, 1, 1, 0, 0, 0)  # every zip member's and workbook's date: the same table gives the same bytes
+
+
+def save_workbook(wb, path: Path, compression: int = zipfile.ZIP_DEFLATED) -> None:
+    """Save an openpyxl workbook so that the same content gives the same bytes: its document dates and
+    every zip member's date are fixed (``Workbook.save`` would stamp the time of the run)."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb.properties.created = wb.properties.modified = datetime.datetime(*FIXED_DATE)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        ExcelWriter(wb, archive).save()
+    Path(path).write_bytes(fixed_zip(buffer.getvalue(), compression))
+
+
+def fixed_zip(data: bytes, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """The same archive with every member dated FIXED_DATE and the same permissions, in the same order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", compression) as target:
+        for info in source.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=FIXED_DATE)
+            member.compress_type = compression
+            member.external_attr = 0o644 << 16
+            member.create_system = 3
+            target.writestr(member, source.read(info))
+    return out.getvalue()
