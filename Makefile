@@ -63,8 +63,8 @@ lab: $(READY)
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 new-site: $(READY)
-	@test -n "$(KECAMATAN)" -a -n "$(KABUPATEN)" || { echo 'usage: make new-site SITE=<name> KECAMATAN="..." KABUPATEN="..." [YEARS="2023 2024"] [FORMAT=xlsx]' >&2; exit 2; }
-	$(PY) -m collabgov new-site "$(SITE)" --kecamatan "$(KECAMATAN)" --kabupaten "$(KABUPATEN)" --years "$(YEARS)" --format "$(or $(FORMAT),csv)"
+	@test -n "$(KECAMATAN)" -a -n "$(KABUPATEN)" || { echo 'usage: make new-site SITE=<name> KECAMATAN="..." KABUPATEN="..." [YEARS="2023 2024"] [FORMAT=xlsx] [SYNTHETIC=1]' >&2; exit 2; }
+	$(PY) -m collabgov new-site "$(SITE)" --kecamatan "$(KECAMATAN)" --kabupaten "$(KABUPATEN)" --years "$(YEARS)" --format "$(or $(FORMAT),csv)" $(if $(SYNTHETIC),--synthetic)
 
 validate: check-site $(READY)
 	$(PY) -m collabgov validate "$(SITE)" $(if $(DRAFT),--draft)

@@ -88,6 +88,7 @@ def test_a_failing_notebook_leaves_only_its_executed_notebooks_and_says_where(sa
     result = run(sys.executable, "-m", "collabgov", "build", "pujud", env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "disk penuh" in result.stderr and "build/pujud.failed/" in result.stderr
+    assert all(line.count("tidak diubah") <= 1 for line in result.stderr.splitlines()), result.stderr
     failed = sandbox / "build/pujud.failed"
     assert failed.is_dir() and {p.suffix for p in failed.iterdir()} == {".ipynb"}
     assert not (sandbox / "build/pujud.tmp").exists()

@@ -91,7 +91,7 @@ def test_findings_table_and_stage_profile(site):
         (
             ",B,c2,",
             ",C,c2,",
-            "segments.csv:5: informant: unknown informant 'C': expected an informant_id from informants.csv or 'unattributed'",
+            "segments.csv:5: informant: unknown informant 'C': expected an informant_id from the informants table or 'unattributed'",
         ),
     ],
     ids=["unknown-code", "stage-not-in-codebook", "duplicate-segment-id", "missing-locator", "bad-informant"],

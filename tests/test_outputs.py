@@ -106,6 +106,10 @@ def test_a_draft_says_so_on_every_page_and_a_finished_report_never_does(built):
             assert "rIdDraftHeader" in zf.read("word/document.xml").decode()
         pujud = PdfReader(built / f"reports/pujud/report.{lang}.pdf")
         assert not any("DRAF" in (page.extract_text() or "") for page in pujud.pages)
+    for site, draft in (("kota", True), ("pujud", False)):  # the gallery and the records say so too
+        assert ("DRAF / DRAFT" in (built / f"figures/{site}/index.html").read_text("utf-8")) == draft
+        assert json.loads((built / f"figures/{site}/MANIFEST.json").read_text("utf-8"))["draft"] is draft
+        assert json.loads((built / f"reports/{site}/provenance.json").read_text("utf-8"))["draft"] is draft
 
 
 def test_the_student_site_speaks_of_its_own_study(built):

@@ -101,7 +101,8 @@ def test_qdpx_code_frequencies_equal_the_codings_in_the_file(demo, tmp_path, too
     assert first["text"] == (TEXT_A.replace("\n", "\r\n") if tool == "maxqda" else TEXT_A)[0:40]
     assert first["stage"] == "dialogue" and first["coder"] == "Ana" and first["informant"] == "informan_1"
     informant = data.informants.set_index("informant_id").loc["informan_1"]
-    assert informant["role_en"] == "camat" and "umur=50" in informant["attributes"]
+    assert informant["role_id"] == "camat" and "umur=50" in informant["attributes"]
+    assert informant["role_en"] != "camat"  # the project's words are not passed off as English
     assert set(data.segments["coder"]) == {"Ana", "Budi"}
 
 
@@ -208,6 +209,9 @@ def test_an_import_never_replaces_work_unless_asked_and_then_keeps_a_backup(tmp_
     assert data.informants.iloc[0]["role_en"] == "camat (typed by hand)"
     assert data.segments.iloc[0]["stage"] == "dialogue" and len(data.segments) == 3
     assert sorted(p.suffix for p in folder.glob("segments.*")) == [".xlsx"]  # xlsx stays xlsx
+    from collabgov.inputs import site_files
+
+    assert not [p for p in site_files(folder) if "backup" in p.relative_to(folder).parts]  # not an input
 
 
 def test_unmapped_codes_are_on_the_to_do_list_and_no_stage_blocks_the_report(demo, tmp_path):

@@ -41,7 +41,7 @@ def check_kernel(lang: str) -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 
     if scheduler.KERNEL not in KernelSpecManager().find_kernel_specs():
-        raise UsageError(message("kernel_missing", lang, kernel=scheduler.KERNEL))
+        raise UsageError(message("kernel_missing", lang, kernel=scheduler.KERNEL), lang)
 
 
 @dataclass
@@ -141,7 +141,7 @@ def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Site
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    record = provenance.collect(root, site, rev)
+    record = provenance.collect(root, site, rev) | {"draft": draft}  # a draft says so in every output
     provenance.write_json(work / "report" / "provenance.json", record)  # the report notebook shows it
     env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
     return SiteBuild(site, work, steps, todo, stamps, record, extra, env, set())

@@ -33,7 +33,8 @@ def say(text: str) -> None:
 def cmd_build(args, root: Path) -> int:
     slugs = available_sites(root) if args.all else args.sites
     if not slugs:
-        raise UsageError(message("name_a_site", user_language()))
+        lang = user_language()
+        raise UsageError(message("name_a_site", lang), lang)
     for slug in slugs:
         site_folder(root, slug)  # unknown or unsafe names stop here, before anything runs
     failed = build_sites(root, slugs, args.jobs or os.cpu_count() or 1, force=args.force, draft=args.draft)
@@ -58,7 +59,7 @@ def cmd_validate(args, root: Path) -> int:
     if errors:
         say(message("validate_errors", site.lang, site=args.site, errors=errors, warnings=warnings))
         return EXIT["data"]
-    print(message("validate_ok", site.lang, site=args.site, warnings=warnings))
+    print(message("validate_ok_draft" if args.draft else "validate_ok", site.lang, site=args.site, warnings=warnings))
     return EXIT["ok"]
 
 
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         say(message("data_errors", lang, n=len(exc.errors)))
         return EXIT["data"]
     except UsageError as exc:
-        say(f"{message('error_word', _language(args, root))}: {exc}")
+        say(f"{message('error_word', exc.lang or _language(args, root))}: {exc}")
         return EXIT["data"]
     except KeyboardInterrupt:
         say(message("interrupted", _language(args, root)))
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{message('error_word', lang)}: {exc}")
             return EXIT["failed"]
         if os_error_key(exc) or getattr(exc, "ename", None):
-            say(f"{message('error_word', lang)}: {describe(exc, lang)}")
+            say(f"{message('error_word', lang)}: {describe(exc, lang)}; {message('outputs_kept', lang)}")
             return EXIT["failed"]
         log = _write_traceback(root)
         say(message("internal_error", lang, detail=f"{type(exc).__name__}: {exc}"[:200], log=log))

@@ -46,7 +46,12 @@ class DataError(Exception):
 
 
 class UsageError(Exception):
-    """A wrong command-line request (unknown site, unsafe name, missing kernel, a build already running)."""
+    """A wrong command-line request (unknown site, unsafe name, missing kernel, a build already running),
+    told in ``lang``: the command line says the rest of the line ('error: ...') in the same language."""
+
+    def __init__(self, text: str, lang: str | None = None):
+        super().__init__(text)
+        self.lang = lang
 
 
 class Problems:

@@ -17,9 +17,9 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
+from .html_parts import DRAFT_MARK
 from .i18n import label
 
-DRAFT_MARK = "DRAF / DRAFT"  # on every page of a draft: the PDF's page header, the DOCX's header
 _DATA_URI = re.compile(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)"')
 _LINKED = re.compile(r"^image-\d{3}\.(png|jpeg)$")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from .html_parts import esc
-from .i18n import labeller
+from .html_parts import DRAFT_MARK, esc
+from .i18n import label, labeller
 
 
 def gallery(man: dict, lang: str) -> str:
@@ -31,15 +31,21 @@ def gallery(man: dict, lang: str) -> str:
             f"<details><summary>{esc(t('inputs'))}</summary><ul>{inputs}</ul></details></section>"
         )
     params = esc(json.dumps(man["parameters"], ensure_ascii=False, sort_keys=True, indent=1))
+    draft = (
+        f"<p class='draft'><strong>{esc(DRAFT_MARK)}</strong> · {esc(label('report.draft_banner', lang))}</p>"
+        if man.get("draft")
+        else ""
+    )
     css = (
         "body{font-family:'DejaVu Sans',sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}"
         ".card{border-top:1px solid #999;padding:1em 0}.card img{max-width:100%;height:auto;display:block}"
         "code{font-size:.85em}.hash{word-break:break-all;color:#444}pre{white-space:pre-wrap}"
+        ".draft{border:2px solid #111;padding:.5em 1em;font-size:1.1em}"
     )
     return (
         f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
         f"<title>{esc(t('title', site=man['site']))}</title>"
-        f"<style>{css}</style></head><body><h1>{esc(t('title', site=man['site']))}</h1>"
+        f"<style>{css}</style></head><body>{draft}<h1>{esc(t('title', site=man['site']))}</h1>"
         f"<p>{esc(t('intro', commit=man['commit'] or '–'))}</p>"
         f"<details><summary>{esc(t('parameters'))}</summary><pre><code>{params}</code></pre></details>"
         + "".join(cards)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from .i18n import label
 
+DRAFT_MARK = "DRAF / DRAFT"  # on every page of a draft: the PDF's page header, the DOCX's header, the gallery
+
 
 class Fragment(str):
     """HTML that Jupyter displays as HTML (and nbconvert copies into the exported page)."""

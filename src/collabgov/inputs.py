@@ -146,10 +146,15 @@ def state(folder: Path, kind: str, name: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+BACKUP = "backup"  # data/<site>/backup/: the tables an import replaced, kept for the student, never an input
+
+
 def site_files(folder: Path) -> list[Path]:
-    """Every input file of a site: regular files, hidden names (and what is inside hidden folders) left out."""
+    """Every input file of a site: regular files; hidden names (and what is inside hidden folders) and the
+    import's backup folder left out."""
     out = []
     for here, dirs, files in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(HIDDEN))
+        top = Path(here) == Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(HIDDEN) and not (top and d == BACKUP))
         out += [Path(here) / f for f in files if not f.startswith(HIDDEN) and is_file(Path(here) / f)]
     return sorted(out)

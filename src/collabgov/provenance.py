@@ -153,6 +153,7 @@ def manifest(figures_dir: Path, executed_dir: Path, record: dict, numbers: dict[
     return {
         "site": record["site"],
         "commit": record["commit"],
+        "draft": record.get("draft", False),
         "parameters": record["parameters"],
         "inputs": record["inputs"],
         "versions": record["versions"],

@@ -34,7 +34,7 @@ def site_lock(out: Path, slug: str, lang: str, wait: bool = True):
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if not wait:
-                raise UsageError(message("build_running", lang, site=slug)) from None
+                raise UsageError(message("build_running", lang, site=slug), lang) from None
             print(message("build_waiting", lang, site=slug), file=sys.stderr, flush=True)
             fcntl.flock(fh, fcntl.LOCK_EX)
         yield
@@ -62,7 +62,7 @@ def check_writable(out: Path, slug: str, lang: str) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         for folder in (parent, target) if target.is_dir() else (parent,):
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise UsageError(message("os_read_only_folder", lang, folder=_shown(folder, out)))
+                raise UsageError(message("os_read_only_folder", lang, folder=_shown(folder, out)), lang)
 
 
 def publish(work: Path, out: Path, slug: str) -> None:

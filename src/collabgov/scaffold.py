@@ -55,7 +55,7 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
     if not hits:
         close = difflib.get_close_matches(_norm(kabupaten), [_norm(k.name) for k in regencies], n=5, cutoff=0.6)
         names = [k.name for k in regencies if _norm(k.name) in close]
-        raise UsageError(message("kabupaten_unknown", "id", name=kabupaten, close=", ".join(names) or "–"))
+        raise UsageError(message("kabupaten_unknown", "id", name=kabupaten, close=", ".join(names) or "–"), "id")
     found, candidates = [], []
     for regency in hits:
         districts = wilayah.list_wilayah(regency.code)
@@ -74,13 +74,15 @@ def lookup_region(kecamatan: str, kabupaten: str) -> dict:
                 close=", ".join(close) or "–",
                 n=len(names),
                 names=", ".join(sorted(names)),
-            )
+            ),
+            "id",
         )
     if len(found) > 1:
         raise UsageError(
             message(
                 "kecamatan_ambiguous", "id", name=kecamatan, found="; ".join(f"{d.path} ({d.code})" for d, _ in found)
-            )
+            ),
+            "id",
         )
     district, regency = found[0]
     province = wilayah.get_wilayah(regency.code.split(".")[0])
@@ -231,12 +233,12 @@ def new_site(
     A new site is fieldwork (the student's own interviews) in Indonesian and English; its codebook's
     actors fit its kind of villages (kelurahan, desa); its texts fit its number of years."""
     if not SLUG.match(slug or ""):
-        raise UsageError(message("site_name_invalid", "id", name=repr(slug)))
+        raise UsageError(message("site_name_invalid", "id", name=repr(slug)), "id")
     folder = root / "data" / slug
     if folder.exists():
-        raise UsageError(message("site_exists", "id", site=slug))
+        raise UsageError(message("site_exists", "id", site=slug), "id")
     if fmt not in ("csv", "xlsx"):
-        raise UsageError(message("format_csv_xlsx", "id"))
+        raise UsageError(message("format_csv_xlsx", "id"), "id")
     if synthetic:
         region = {
             "kecamatan": kecamatan,
@@ -251,7 +253,7 @@ def new_site(
     this_year = datetime.date.today().year
     years = years or [this_year - 2, this_year - 1]
     if len(years) < 2 or years != list(range(years[0], years[0] + len(years))):
-        raise UsageError(message("years_usage", "id", found=" ".join(map(str, years))))
+        raise UsageError(message("years_usage", "id", found=" ".join(map(str, years))), "id")
     params = region | {
         "years": years,
         "default_language": "id",

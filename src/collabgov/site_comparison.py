@@ -199,7 +199,8 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
     import papermill
 
     if len(slugs) < 2:
-        raise UsageError(message("compare_two", user_language()))
+        lang = user_language()
+        raise UsageError(message("compare_two", lang), lang)
     sites = [load_site(root, s) for s in slugs]
     for site in sites:
         validate_site(site).raise_if_errors()
@@ -222,8 +223,9 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
         export_html(executed, work / f"comparison.{lang}.html", lang, label("compare.title", lang))
-        log(f"comparison ({lang}) done in {time.perf_counter() - start:.1f} s")
+        seconds = f"{time.perf_counter() - start:.1f}"
+        log(message("compare_done", sites[0].lang, lang=lang, seconds=seconds))
     target = root / "reports" / name
     replace_folder(work, target)
-    log(f"wrote reports/{name}/comparison.id.html and comparison.en.html")
+    log(message("compare_written", sites[0].lang, folder=f"reports/{name}"))
     return target

@@ -29,12 +29,12 @@ from . import qda_files
 from .coding import UNATTRIBUTED, load_coded_data, unmapped_codes
 from .errors import DataError, Problem, Problems, display_path
 from .i18n import message
+from .inputs import BACKUP
 from .sites import load_site
 from .tables import TABLE_SUFFIXES, find_table, load_table, remove_other_formats, schema_descriptor, write_table
 
 WRITES = ("codebook", "informants", "segments", "sources", "code_mapping")
 IMPORTED = "imported"
-BACKUP = "backup"
 
 
 def _rows(folder: Path, name: str, lang: str) -> list[dict]:
@@ -62,8 +62,7 @@ def new_tables(imported: qda_files.Imported, folder: Path, lang: str) -> dict[st
             "family": IMPORTED,
             "label_id": c["name"],
             "label_en": c["name"],
-            "definition_id": c.get("description"),
-            "definition_en": c.get("description"),
+            f"definition_{lang}": c.get("description"),  # in the site's language, untranslated
             "source": IMPORTED,
         }
         for c in imported.codes
@@ -77,8 +76,7 @@ def new_tables(imported: qda_files.Imported, folder: Path, lang: str) -> dict[st
             informants.append(
                 {
                     "informant_id": i["informant_id"],
-                    "role_id": i["role"] or None,
-                    "role_en": i["role"] or None,
+                    f"role_{lang}": i["role"] or None,  # as the project wrote it: in the site's language, untranslated
                     "role_status": "stated" if i["role"] else "not_reported",
                     "basis_id": f"impor dari {imported.tool}",
                     "basis_en": f"imported from {imported.tool}",

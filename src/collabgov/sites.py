@@ -39,7 +39,8 @@ def project_root() -> Path:
     for folder in (here, *here.parents):
         if (folder / "data").is_dir() and (folder / "Makefile").is_file():
             return folder
-    raise UsageError(message("no_project_root", user_language()))
+    lang = user_language()
+    raise UsageError(message("no_project_root", lang), lang)
 
 
 def user_language() -> str:
@@ -92,10 +93,10 @@ def site_folder(root: Path, slug: str, lang: str | None = None) -> Path:
     """``data/<slug>`` after checking that ``slug`` is a safe name of an existing site."""
     lang = lang or user_language()
     if not SLUG.match(slug or ""):
-        raise UsageError(message("site_name_invalid", lang, name=repr(slug)))
+        raise UsageError(message("site_name_invalid", lang, name=repr(slug)), lang)
     folder = root / "data" / slug
     if os.path.islink(folder) or not (folder / "site.yaml").is_file():
-        raise UsageError(message("site_unknown", lang, name=slug, sites=" ".join(available_sites(root)) or "–"))
+        raise UsageError(message("site_unknown", lang, name=slug, sites=" ".join(available_sites(root)) or "–"), lang)
     return folder
 
 
@@ -113,12 +114,15 @@ def peek_site(root: Path, slug: str) -> Site:
     """site.yaml read with the strict loader but not checked against the schema: enough to plan a build or
     to choose the language of a message, never to build from (``load_site`` checks everything)."""
     folder = site_folder(root, slug)
+    data = b""
     try:
-        value, _ = parse_yaml(read_bytes(folder / "site.yaml", folder, MAX_YAML_BYTES))
+        data = read_bytes(folder / "site.yaml", folder, MAX_YAML_BYTES)
+        value, _ = parse_yaml(data)
     except (Refused, _Refusal):
         value = None
     value = value if isinstance(value, dict) else {}
-    lang = value.get("default_language") if value.get("default_language") in LANGUAGES else user_language()
+    lang = value.get("default_language") if value.get("default_language") in LANGUAGES else None
+    lang = lang or declared_language(data) or user_language()
     langs = value.get("languages") if isinstance(value.get("languages"), list) else []
     params = {"default_language": lang, "languages": [x for x in langs if x in LANGUAGES and isinstance(x, str)]}
     return Site(slug, folder, params)
@@ -247,11 +251,13 @@ def read_parameters(path: Path, folder: Path | None = None) -> tuple[dict, dict]
     shown = display_path(path)
     try:
         data = read_bytes(path, folder or path.parent, MAX_YAML_BYTES)
-        value, lines = parse_yaml(data)
     except Refused as exc:
         raise DataError([Problem(shown, None, None, message_every_language(exc.key, **exc.values))]) from None
+    try:
+        value, lines = parse_yaml(data)
     except _Refusal as exc:
-        raise DataError([Problem(shown, exc.line, None, message_every_language(exc.key, **exc.values))]) from None
+        said = _say(exc.key, declared_language(data), **exc.values)
+        raise DataError([Problem(shown, exc.line, None, said)]) from None
     if not isinstance(value, dict):
         raise DataError([Problem(shown, 1, None, message_every_language("yaml_not_mapping"))])
     lang = value.get("default_language") if value.get("default_language") in LANGUAGES else None
@@ -259,6 +265,16 @@ def read_parameters(path: Path, folder: Path | None = None) -> tuple[dict, dict]
     problems.add(schema_problems(value, lines, shown, lang))
     problems.raise_if_errors()
     return value, {_dotted(k): v for k, v in lines.items()}
+
+
+_DECLARED = re.compile(r"""^default_language:[ \t]*["']?(id|en)["']?[ \t]*(?:#.*)?$""", re.M)
+
+
+def declared_language(data: bytes) -> str | None:
+    """The ``default_language: id`` line of a site.yaml that cannot be parsed as a whole: its messages then
+    still speak the site's language (in every language only when that line is missing or broken too)."""
+    found = _DECLARED.findall(data.decode("utf-8", errors="replace"))
+    return found[0] if len(set(found)) == 1 else None
 
 
 def _say(key: str, lang: str | None, **values) -> str:

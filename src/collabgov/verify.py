@@ -37,7 +37,7 @@ def verify(root: Path, slug: str) -> int:
     lang = load_site(root, slug).lang
     manifest_path = root / "figures" / slug / "MANIFEST.json"
     if not manifest_path.is_file():
-        raise UsageError(message("verify_no_manifest", lang, site=slug))
+        raise UsageError(message("verify_no_manifest", lang, site=slug), lang)
     manifest = json.loads(manifest_path.read_text("utf-8"))
     on_disk = differing_files(manifest, root / "figures" / slug, root / "reports" / slug)
     for name in on_disk:
