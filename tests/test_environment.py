@@ -57,3 +57,18 @@ def test_environment_python_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert "python=3.11" in env["dependencies"]
     assert ">=3.11,<3.12" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_every_data_file_of_the_package_is_installed_with_it():
+    """A non-editable install (pip install ., a wheel) ships only what package-data names."""
+    import fnmatch
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["collabgov"]
+    package = ROOT / "src" / "collabgov"
+    files = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
+    assert files
+    assert not [f for f in files if not any(fnmatch.fnmatchcase(f, g) for g in globs)]

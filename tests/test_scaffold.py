@@ -159,3 +159,15 @@ def test_years_must_be_consecutive_for_a_new_site(tmp_path):
     (tmp_path / "data").mkdir()
     with pytest.raises(UsageError, match="YEARS harus dua tahun atau lebih yang berurutan"):
         new_site(tmp_path, "x", "Pujud", "Rokan Hilir", [2021, 2023])
+
+
+def test_the_committed_templates_are_what_make_templates_writes(tmp_path):
+    """templates/ and docs/site_yaml.md are generated from the schemas: a schema change without
+    `make templates` would leave students with stale columns or descriptions."""
+    from collabgov.scaffold import write_templates
+
+    (tmp_path / "docs").mkdir()
+    write_templates(tmp_path / "templates")
+    for made in sorted((tmp_path / "templates").iterdir()):
+        assert made.read_bytes() == (ROOT / "templates" / made.name).read_bytes(), made.name
+    assert (tmp_path / "docs/site_yaml.md").read_bytes() == (ROOT / "docs/site_yaml.md").read_bytes()

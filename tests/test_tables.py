@@ -95,7 +95,7 @@ def test_row_numbers_are_the_spreadsheet_rows_after_blank_lines(tmp_path):
     assert raw.row_numbers == [3, 5] and raw.rows == [["1", "2"], ["3", "4"]]
 
 
-def test_every_pattern_is_explained_in_both_languages():
+def test_every_column_is_described_and_every_pattern_explained_in_both_languages():
     """A cell that breaks a pattern is told what was expected in words, in the site's language, never as a regex."""
     import json
     from importlib import resources
@@ -106,6 +106,8 @@ def test_every_pattern_is_explained_in_both_languages():
         for field in json.loads(schema.read_text("utf-8")).get("fields", []):
             if "pattern" in field.get("constraints", {}):
                 assert field.get("x-pattern-hint") and field.get("x-pattern-hint-id"), (schema.name, field["name"])
+            # the data dictionary says what every column holds, in both languages
+            assert field.get("description") and field.get("x-description-id"), (schema.name, field["name"])
 
 
 def test_the_same_table_written_twice_as_xlsx_is_the_same_bytes(tmp_path):
