@@ -352,3 +352,21 @@ def test_codes_under_a_code_that_stands_for_a_stage_follow_it_into_that_stage(de
     assert freq.loc["Musyawarah", "stage"] == "Face-to-face dialogue"
     assert set(data.segments.set_index("segment_id").iloc[:2]["stage"]) == {"dialogue"}
     assert not [p for p in validate_site(load_site(demo, "demo"), draft=True).errors if "induk" in p.message]
+
+
+def test_segments_coded_only_with_actors_or_channels_are_flagged_as_in_no_stage(demo, tmp_path):
+    """The police's passages (an actor) and the WhatsApp one (a channel) are in no stage's findings; validate
+    says so on each of their rows, with their codes, and says nothing of the segments that have a stage."""
+    import_into_site(demo, "demo", qdpx(tmp_path))
+    map_codes(demo / "data/demo")
+    data = coding.load_coded_data(demo / "data/demo", "id")
+    stageless = {
+        n: codes
+        for n, (stage, codes) in enumerate(zip(data.segments["stage"], data.segments["codes"]), start=2)
+        if stage not in data.codebook.stages
+    }
+    assert sorted(stageless.values()) == ["polisi", "polisi;tidak_dipetakan", "saluran_wa"]
+    warnings = validate_site(load_site(demo, "demo"), draft=True).warnings
+    flagged = {p.row: p.message for p in warnings if "tidak masuk tahap mana pun" in p.message}
+    assert set(flagged) == set(stageless)
+    assert all(f"(kodenya: {codes})" in flagged[n] for n, codes in stageless.items())

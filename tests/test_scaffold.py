@@ -145,6 +145,18 @@ def test_a_new_site_in_a_kota_with_three_years_fits_its_region_and_its_years(tmp
     )
     assert any("site.yaml:" in p and "study.title: bagian ini belum diisi" in p for p in said)
     assert not any("Traceback" in p or "KeyError" in p for p in said)
+    # a two-year name in a three-year site: the names it most likely meant, and where all are listed
+    results = folder / "text/id/results.md"
+    results.write_text("Perubahan {{ cases_change }} dan {{ table:case }}.\n" + results.read_text())
+    said = [str(p) for p in validate_site(site).items]
+    assert any(
+        "results.md:1: cases_change: tempat-isi tidak dikenal; yang mirip: cases_change_2022_2023, "
+        "cases_change_2023_2024"
+        in p
+        and "docs/panduan.md" in p
+        for p in said
+    ), said
+    assert any("results.md:1: table:case: tempat-isi tidak dikenal; yang mirip: table:case" in p for p in said), said
 
 
 def test_a_rural_kecamatan_gets_village_actors(tmp_path):

@@ -310,13 +310,20 @@ def unmapped_codes(book: Codebook, code_cells) -> dict[str, int]:
     return {code: used[code] for code in book.codes.index if book.family(code) == IMPORTED and used.get(code)}
 
 
-def no_stage_reached(data: CodedData, lang: str) -> list[Problem]:
-    """An error when there are segments but none belongs to a stage (an import whose codes are not mapped yet)."""
+def stageless_segments(data: CodedData, lang: str) -> list[Problem]:
+    """Segments that belong to no stage: an error when none does (an import whose codes are not mapped yet),
+    else a warning for each (coded only with actors, channels or barriers, they are in no stage's findings)."""
     seg = data.segments
-    if len(seg) and not seg["stage"].isin(data.codebook.stages).any():
+    staged = seg["stage"].isin(data.codebook.stages)
+    if len(seg) and not staged.any():
         path = display_path(data.files.get("code_mapping") or data.files["segments"])
         return [Problem(path, None, None, message("no_stage_reached", lang, n=len(seg)))]
-    return []
+    path = display_path(data.files["segments"])
+    return [
+        Problem(path, n, "stage", message("segment_without_stage", lang, codes=codes or "–"), WARNING)
+        for n, (is_staged, codes) in enumerate(zip(staged, seg["codes"].fillna("")), start=2)
+        if not is_staged
+    ]
 
 
 # --- analysis --------------------------------------------------------------------------------

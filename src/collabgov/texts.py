@@ -12,6 +12,7 @@ raw HTML, images or links that lead anywhere else.
 from __future__ import annotations
 
 import base64
+import difflib
 import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -122,7 +123,8 @@ def check(
         key = match.group(1)
         if key not in known:
             line = source[: match.start()].count("\n") + 1
-            problems.append(Problem(shown, line, key, message("placeholder_unknown", message_lang, known=_few(known))))
+            said = message("placeholder_unknown", message_lang, known=_closest(key, known))
+            problems.append(Problem(shown, line, key, said))
     for match in UNFILLED.finditer(source):
         line = source[: match.start()].count("\n") + 1
         level = WARNING if draft else "error"
@@ -161,9 +163,13 @@ def check(
     return problems
 
 
-def _few(known: set[str], n: int = 12) -> str:
-    names = sorted(k for k in known if ":" not in k)
-    return ", ".join(names[:n]) + (", …" if len(names) > n else "")
+def _closest(key: str, known: set[str], n: int = 6) -> str:
+    """The known names a mistyped ``key`` most likely meant: those it begins, then the most alike."""
+    names = sorted(known)
+    found = [k for k in names if k.startswith(key)][:n]
+    found += [k for k in difflib.get_close_matches(key, names, n=n, cutoff=0.5) if k not in found]
+    found = found[:n] or [k for k in names if ":" not in k][:n]
+    return ", ".join(found)
 
 
 def _walk(tokens):

@@ -58,7 +58,7 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
         coded = coding.load_coded_data(folder, lang, problems)
     if coded is not None:
         problems.add(_informant_count(site, coded, lang))
-        problems.add(coding.no_stage_reached(coded, lang))
+        problems.add(coding.stageless_segments(coded, lang))
         problems.add(_document_images(coded, folder, lang))
 
     with problems.collecting():
