@@ -100,3 +100,17 @@ def test_make_lab_runs_as_root_in_containers():
 
     result = run("make", "-n", "--no-print-directory", "lab")
     assert ("--allow-root" in result.stdout) == (os.getuid() == 0), result.stdout
+
+
+def test_validate_lists_the_tables_problems_even_while_site_yaml_cannot_be_read(sandbox):
+    import os
+
+    with open(sandbox / "data/pujud/site.yaml", "a") as fh:
+        fh.write("kecamatan: [unclosed\n")
+    write(sandbox / "data/pujud/informants.csv", "informant_id,role_id,role_en,role_status,basis_id,basis_en\n")
+    env = dict(os.environ, COLLABGOV_ROOT=str(sandbox), LANG="C.UTF-8")
+    result = run(sys.executable, "-m", "collabgov", "validate", "pujud", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "site.yaml" in result.stderr and "bukan YAML yang sah" in result.stderr  # the site's language
+    assert "data/pujud/informants.csv: belum diisi" in result.stderr
+    assert "2 masalah harus diperbaiki" in result.stderr

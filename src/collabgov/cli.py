@@ -49,9 +49,16 @@ def cmd_verify(args, root: Path) -> int:
 
 
 def cmd_validate(args, root: Path) -> int:
-    from .validation import validate_site  # pandas: see the note at the top
+    from .validation import validate_site, validate_tables  # pandas: see the note at the top
 
-    site = load_site(root, args.site)
+    try:
+        site = load_site(root, args.site)
+    except DataError as exc:
+        if not all(p.file.endswith("site.yaml") for p in exc.problems):
+            raise  # the folder itself is refused (a link, a special file): nothing in it is read
+        # site.yaml cannot be read: its problems, and those of the tables all the same
+        peeked = peek_site(root, args.site)
+        raise DataError(exc.problems + validate_tables(peeked.folder, peeked.lang, None)[0].items) from None
     problems = validate_site(site, draft=args.draft)
     for problem in problems.items:
         say(problem.line(site.lang))

@@ -38,31 +38,9 @@ def _row_count(folder: Path, name: str) -> int | None:
 def validate_site(site: Site, draft: bool = False) -> Problems:
     """Every problem of ``site`` (errors and warnings), in the site's language."""
     lang, folder = site.lang, site.folder
-    problems = Problems()
-    empty = set()
-    for name in REQUIRED_TABLES:
-        if _row_count(folder, name) == 0:
-            empty.add(name)
-            path = display_path(find_table(folder, name))
-            problems.add(Problem(path, None, None, message("table_empty", lang, template=f"templates/{name}.xlsx")))
-
-    table = None
-    if "cases" not in empty:
-        with problems.collecting():
-            table = case_stats.load_case_table(folder, lang, site.years)
-    if table is not None:
-        problems.add(_suspects_fewer_than_cases(table, folder, lang))
-
-    coded = None
-    if not empty & {"codebook", "informants", "segments"}:
-        coded = coding.load_coded_data(folder, lang, problems)
+    problems, coded = validate_tables(folder, lang, site.years)
     if coded is not None:
         problems.add(_informant_count(site, coded, lang))
-        problems.add(coding.stageless_segments(coded, lang))
-        problems.add(_document_images(coded, folder, lang))
-
-    with problems.collecting():
-        claim_checks.load_claims(folder, lang, coded)
 
     unfilled_level = WARNING if draft else "error"
     for key, found in texts.unfilled_in(site.params):
@@ -76,6 +54,36 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
         for section in names:
             problems.add(texts.check(folder, text_lang, section, known, lang, draft))
     return problems
+
+
+def validate_tables(folder: Path, lang: str, years: list[int] | None):
+    """Every problem of the site's tables, and its coded data when it loads. ``years`` is None when site.yaml
+    cannot be read: the case table, which needs them, is left for later; the rest of the to-do list is shown."""
+    problems = Problems()
+    empty = set()
+    for name in REQUIRED_TABLES:
+        if _row_count(folder, name) == 0:
+            empty.add(name)
+            path = display_path(find_table(folder, name))
+            problems.add(Problem(path, None, None, message("table_empty", lang, template=f"templates/{name}.xlsx")))
+
+    table = None
+    if "cases" not in empty and years is not None:
+        with problems.collecting():
+            table = case_stats.load_case_table(folder, lang, years)
+    if table is not None:
+        problems.add(_suspects_fewer_than_cases(table, folder, lang))
+
+    coded = None
+    if not empty & {"codebook", "informants", "segments"}:
+        coded = coding.load_coded_data(folder, lang, problems)
+    if coded is not None:
+        problems.add(coding.stageless_segments(coded, lang))
+        problems.add(_document_images(coded, folder, lang))
+
+    with problems.collecting():
+        claim_checks.load_claims(folder, lang, coded)
+    return problems, coded
 
 
 def _suspects_fewer_than_cases(table, folder: Path, lang: str) -> list[Problem]:
