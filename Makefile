@@ -39,8 +39,8 @@ verify: check-site $(READY)
 bench: $(READY)
 	$(PY) -m collabgov.bench
 
-# All tests. The end-to-end ones share one build of the test sites: they run in one worker ("built"
-# group) while the other worker runs the unit tests.
+# All tests. The end-to-end tests that share one build of the test sites run in one worker ("built"
+# group) while the other worker runs the unit tests and the end-to-end tests with a sandbox of their own.
 test: $(READY)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 

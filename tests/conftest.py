@@ -57,7 +57,8 @@ def text_of(html: str) -> str:
 
 
 def pytest_collection_modifyitems(items):
-    """End-to-end tests share the session's build: under xdist they all go to one worker."""
+    """End-to-end tests that share the session's build go to one worker under xdist; the others (with a
+    sandbox of their own) run beside them on the other worker."""
     for item in items:
-        if item.get_closest_marker("e2e"):
+        if "built" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("built"))

@@ -1,10 +1,9 @@
 """Incremental, failure-safe and verifiable builds: recorded inputs, one build per site, all-or-nothing publishing."""
 
-import csv
 import hashlib
-import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,9 @@ import pytest
 
 from collabgov import publish
 from collabgov.build import build_sites
+from collabgov.tables import read_table, write_table
 from collabgov.verify import differing_files
+from conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -28,20 +29,26 @@ def snapshot(folder):
     }
 
 
-def edit_cell(path, row, column, value):
-    """Change one cell of a CSV file, as a spreadsheet would."""
-    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"))))
-    rows[row][rows[0].index(column)] = value
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    path.write_text(buffer.getvalue(), "utf-8")
+def write_claim(path, text_en):
+    """The claims table with one SYNTHETIC normative claim, written as a spreadsheet would."""
+    header = read_table(path).header
+    row = {
+        "claim_id": "C1",
+        "locator": "SINTETIS",
+        "check": "normative",
+        "reason_id": "SINTETIS: kalimat tentang apa yang seharusnya.",
+        "reason_en": "SYNTHETIC: a sentence about what ought to be.",
+        "text_id": "SINTETIS: warga seharusnya ikut menjaga ketertiban.",
+        "text_en": text_en,
+    }
+    write_table(path, header, [[row.get(column, "") for column in header]])
 
 
-def ran(err: str) -> set[str]:
+def ran(err: str, site: str = "pujud") -> set[str]:
     return {
         line.split("]", 1)[1].split(":")[0].strip()
         for line in err.splitlines()
-        if line.startswith("[pujud] ") and not line.rstrip().endswith("...")
+        if line.startswith(f"[{site}] ") and not line.rstrip().endswith("...")
     }
 
 
@@ -52,37 +59,71 @@ def test_nothing_changed_runs_no_notebook(built, capsys):
     assert snapshot(built / "reports/pujud") == before
 
 
-def test_a_notebook_reruns_when_a_table_it_has_started_to_read_changes(built, capsys):
-    """Inputs are recorded as the notebooks read them, not declared: claims.csv is read by the report
-    only, until the case-table notebook starts reading it too; from then on it reruns when claims change."""
-    manifest = json.loads((built / "figures/pujud/MANIFEST.json").read_text())
-    claims, notebook = built / "data/pujud/claims.csv", built / "notebooks/01_case_table.ipynb"
-    original_claims, original_notebook = claims.read_bytes(), notebook.read_bytes()
-    try:
-        edit_cell(claims, 1, "text_en", "The totals are 29 cases and 46 suspects (edited).")
-        assert build_sites(built, ["pujud"], jobs=2) == []
-        assert ran(capsys.readouterr().err) == {"report.id", "report.en"}  # only what reads claims.csv
-
-        nb = nbformat.read(notebook, as_version=4)
-        nb.cells.append(
-            nbformat.v4.new_code_cell(
-                'from collabgov.tables import load_table\nlen(load_table(ctx.data_dir, "claims", ctx.lang))'
-            )
+def stand_in_notebooks(folder):
+    """The build's three notebooks as stand-ins that each read one table through the package's loaders (as the
+    real ones do, in more cells): 01 the case table, 02 the codebook, the report the claims table."""
+    reads = {
+        "01_case_table": "from collabgov import cases\ncases.load_case_table(ctx.data_dir, ctx.lang, ctx.years)",
+        "02_stage_findings": "from collabgov import coding\ncoding.load_codebook(ctx.data_dir, ctx.lang).stages",
+        "report": 'from collabgov.tables import load_table\nlen(load_table(ctx.data_dir, "claims", ctx.lang))',
+    }
+    folder.mkdir()
+    for name, source in reads.items():
+        parameters = nbformat.v4.new_code_cell('site = "sintetis"\nlang = "id"\noutput_dir = "."\nroot = ".."')
+        parameters.metadata["tags"] = ["parameters"]
+        opening = nbformat.v4.new_code_cell(
+            "from collabgov.context import open_site\n\nctx = open_site(site, lang, output_dir, root)"
         )
-        nbformat.write(nb, notebook)
-        assert build_sites(built, ["pujud"], jobs=2) == []
-        assert ran(capsys.readouterr().err) == {"01_case_table", "report.id", "report.en"}
+        cells = [parameters, opening, nbformat.v4.new_code_cell(source)]
+        real = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=real.metadata), folder / f"{name}.ipynb")
 
-        edit_cell(claims, 1, "text_en", "The totals are 29 cases and 46 suspects (edited again).")
-        assert build_sites(built, ["pujud"], jobs=2) == []
-        assert ran(capsys.readouterr().err) == {"01_case_table", "report.id", "report.en"}  # now it reads claims
-        assert "(edited again)" in (built / "reports/pujud/report.en.html").read_text()
-    finally:
-        claims.write_bytes(original_claims)
-        notebook.write_bytes(original_notebook)
-        assert build_sites(built, ["pujud"], jobs=2) == []
+
+def test_a_notebook_reruns_when_a_table_it_has_started_to_read_changes(sandbox_of_notebooks, capsys):
+    """Inputs are recorded as the notebooks read them, not declared: the claims table is read by the report
+    only, until the case-table notebook starts reading it too; from then on it reruns when claims change.
+    (Stand-in notebooks on the SYNTHETIC site: the recording is the loaders', whatever a notebook holds.)"""
+    root = sandbox_of_notebooks
+    claims, notebook = root / "data/sintetis/claims.xlsx", root / "notebooks/01_case_table.ipynb"
+    original_claims, original_notebook = claims.read_bytes(), notebook.read_bytes()
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    manifest = json.loads((root / "figures/sintetis/MANIFEST.json").read_text())
+    capsys.readouterr()
+
+    write_claim(claims, "SYNTHETIC: residents ought to help keep order.")
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    assert ran(capsys.readouterr().err, "sintetis") == {"report.id", "report.en"}  # only what reads claims
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            'from collabgov.tables import load_table\nlen(load_table(ctx.data_dir, "claims", ctx.lang))'
+        )
+    )
+    nbformat.write(nb, notebook)
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    assert ran(capsys.readouterr().err, "sintetis") == {"01_case_table", "report.id", "report.en"}
+
+    write_claim(claims, "SYNTHETIC: residents ought to help keep order (edited).")
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    assert ran(capsys.readouterr().err, "sintetis") == {"01_case_table", "report.id", "report.en"}  # now it reads it
+
+    claims.write_bytes(original_claims)
+    notebook.write_bytes(original_notebook)
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    assert ran(capsys.readouterr().err, "sintetis") == {"01_case_table", "report.id", "report.en"}
     # back as it was: the same bytes as before, PDF and DOCX included
-    assert differing_files(manifest, built / "figures/pujud", built / "reports/pujud") == []
+    assert differing_files(manifest, root / "figures/sintetis", root / "reports/sintetis") == []
+
+
+@pytest.fixture
+def sandbox_of_notebooks(tmp_path):
+    root = tmp_path / "compendium"
+    (root / "data").mkdir(parents=True)
+    shutil.copytree(ROOT / "data/sintetis", root / "data/sintetis")
+    (root / "Makefile").write_text("# sandbox\n")
+    stand_in_notebooks(root / "notebooks")
+    return root
 
 
 def test_verify_names_a_figure_changed_by_hand(built):

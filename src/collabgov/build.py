@@ -191,6 +191,7 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
 def write_manifest(work: Path, record: dict, site: Site) -> None:
     from .report import figure_numbers  # as above: pandas only when a site was built
 
+    (work / "figures").mkdir(exist_ok=True)  # a build that drew no figure still has its (empty) gallery
     man = provenance.manifest(work / "figures", work / "report" / "executed", record, figure_numbers(site))
     man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
     man["build"] = record["build"]

@@ -224,7 +224,7 @@ def build_comparison(root: Path, slugs: list[str]) -> Path:
         )
         export_html(executed, work / f"comparison.{lang}.html", lang, label("compare.title", lang))
         seconds = f"{time.perf_counter() - start:.1f}"
-        log(message("compare_done", sites[0].lang, lang=lang, seconds=seconds))
+        log(message("compare_done", sites[0].lang, language=lang, seconds=seconds))
     target = root / "reports" / name
     replace_folder(work, target)
     log(message("compare_written", sites[0].lang, folder=f"reports/{name}"))
