@@ -114,3 +114,24 @@ def test_validate_lists_the_tables_problems_even_while_site_yaml_cannot_be_read(
     assert "site.yaml" in result.stderr and "bukan YAML yang sah" in result.stderr  # the site's language
     assert "data/pujud/informants.csv: belum diisi" in result.stderr
     assert "2 masalah harus diperbaiki" in result.stderr
+
+
+def test_no_catalogue_text_uses_a_field_name_the_lookup_itself_takes():
+    """message(key, lang, **values) and label(...): a text with {lang} or {key} could never be filled."""
+    import string
+
+    from collabgov.i18n import catalog
+
+    def texts(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                yield from texts(value)
+        elif isinstance(node, str):
+            yield node
+
+    for lang in ("id", "en"):
+        found = list(texts(catalog(lang)))
+        assert len(found) > 100
+        for text in found:
+            fields = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+            assert not fields & {"lang", "key", "prefix"}, text
