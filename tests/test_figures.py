@@ -34,3 +34,32 @@ def test_case_table_figures_fit_the_column_and_fill_their_captions(figure, root)
     assert plotting.min_font_size(fig) >= plotting.MIN_FONT
     assert fig.get_size_inches()[0] <= plotting.PRINT_WIDTH
     plotting.pyplot().close(fig)
+
+
+def test_a_label_is_broken_between_words_never_inside_one():
+    assert plotting.wrap("Membangun kepercayaan", 10) == "Membangun\nkepercayaan"
+    assert plotting.wrap("Pemahaman-bersama yang tumbuh", 8).split("\n")[0] == "Pemahaman-bersama"
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_heatmap_labels_keep_whole_stage_names_and_cells_are_vector(lang, root):
+    """The stage names over the heatmap's columns are whole words (printed 'kepercayaa / n' once); the cells are
+    drawn as vector quads, so the SVG has no embedded bitmap."""
+    import io
+
+    from collabgov.coding import load_coded_data
+    from collabgov.context import open_site
+
+    ctx = open_site("pujud", lang, "/tmp", root)
+    coded = load_coded_data(ctx.data_dir, lang)
+    actor_stage = next(f for f in figures.REGISTRY if f.key == "actor_stage")
+    fig, _ = actor_stage.draw(coded, ctx)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    stages = [coded.codebook.label(s, lang) for s in coded.codebook.stages]
+    assert [t.replace("\n", " ") for t in ticks] == stages
+    words = {w for s in stages for w in s.split()}
+    assert all(part in words for t in ticks for line in t.split("\n") for part in line.split())
+    svg = io.BytesIO()
+    fig.savefig(svg, format="svg")
+    assert b"<image" not in svg.getvalue()
+    plotting.pyplot().close(fig)

@@ -33,12 +33,16 @@ from .context import open_site
 from .sites import peek_site, project_root
 
 TARGETS = {"cold": 1.25, "rebuild": 1.25, "noop": 0.3, "speedup": 1.8, "kernel_mb": 300}
-# what each notebook imports before its work starts (its first code cell)
+# what each notebook imports: its first code cell, and the libraries the package loads on first use there
+# (listed from sys.modules at the end of a real run of each notebook)
 NOTEBOOK_IMPORTS = {
-    "01_case_table": "from collabgov.context import open_site\nfrom collabgov import cases, figures",
-    "02_stage_findings": "from collabgov.context import open_site\nfrom collabgov import coding, figures",
+    "01_case_table": "from collabgov.context import open_site\nfrom collabgov import cases, figures, plotting\n"
+    "import pandera.pandas, scipy.special, scipy.optimize, babel.numbers\nplotting.pyplot()",
+    "02_stage_findings": "from collabgov.context import open_site\nfrom collabgov import coding, figures, plotting\n"
+    "import pandera.pandas\nplotting.pyplot()",
     "report": "from collabgov.context import open_site\nfrom collabgov import provenance\n"
-    "from collabgov.report import Report",
+    "from collabgov.report import Report\n"
+    "import pandera.pandas, scipy.special, krippendorff, markdown_it, babel.numbers",
 }
 
 

@@ -79,7 +79,6 @@ def cases_figure(panel: pd.DataFrame, names: dict, lang: str):
 
 def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
     """Share of each site's coded statements per stage, its count printed at the end of each bar."""
-    import textwrap
 
     with plotting.style():
         stages = list(dict.fromkeys(profiles["stage"]))
@@ -104,7 +103,7 @@ def profile_figure(profiles: pd.DataFrame, names: dict, lang: str):
             )
             for yi, share, count in zip(y, shares, part["segments"].fillna(0)):
                 ax.text(share + 0.6, yi, f"{int(count)}", va="center", fontsize=8)
-        ax.set_yticks(range(len(stages)), [textwrap.fill(s, 24) for s in stages][::-1])
+        ax.set_yticks(range(len(stages)), [plotting.wrap(s, 24) for s in stages][::-1])
         ax.set_xlabel(label("compare.share_axis", lang))
         ax.set_xlim(0, max(1.0, float(profiles["share"].max()) * 100) * 1.15)
         ax.grid(axis="y", visible=False)
