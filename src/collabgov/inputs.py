@@ -60,9 +60,10 @@ class Refused(Exception):
         return Problem(display_path(self.path), None, None, message(self.key, lang, **self.values))
 
 
-def read_bytes(path: Path | str, within: Path | None, limit: int) -> bytes:
+def read_bytes(path: Path | str, within: Path | None, limit: int, head: bool = False) -> bytes:
     """The bytes of regular file ``path`` inside folder ``within`` (None: a file the user named on the
-    command line); raises Refused for links, special files, paths outside ``within`` and files over ``limit``."""
+    command line); raises Refused for links, special files, paths outside ``within`` and files over ``limit``
+    (with ``head``: their first ``limit`` bytes instead)."""
     path = Path(path)
     if os.path.islink(path):
         raise Refused(path, "symlink_refused")
@@ -80,11 +81,14 @@ def read_bytes(path: Path | str, within: Path | None, limit: int) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise Refused(path, "special_file_refused")
-        if info.st_size > limit:
+        if info.st_size > limit and not head:
             raise Refused(path, "file_too_large", limit=max(1, limit // (1024 * 1024)))
         chunks, size = [], 0
-        while chunk := os.read(fd, 1 << 20):
+        while size < limit and (chunk := os.read(fd, min(1 << 20, limit - size + 1))):
             size += len(chunk)
+            if head and size > limit:
+                chunks.append(chunk[: len(chunk) - (size - limit)])
+                break
             if size > limit:  # grew while being read
                 raise Refused(path, "file_too_large", limit=max(1, limit // (1024 * 1024)))
             chunks.append(chunk)

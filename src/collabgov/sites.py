@@ -114,15 +114,18 @@ def peek_site(root: Path, slug: str) -> Site:
     """site.yaml read with the strict loader but not checked against the schema: enough to plan a build or
     to choose the language of a message, never to build from (``load_site`` checks everything)."""
     folder = site_folder(root, slug)
-    data = b""
+    value, declared = None, None
     try:
         data = read_bytes(folder / "site.yaml", folder, MAX_YAML_BYTES)
+        declared = declared_language(data)
         value, _ = parse_yaml(data)
-    except (Refused, _Refusal):
-        value = None
+    except Refused as exc:
+        declared = _head_language(folder / "site.yaml", folder, exc)
+    except _Refusal:
+        pass
     value = value if isinstance(value, dict) else {}
     lang = value.get("default_language") if value.get("default_language") in LANGUAGES else None
-    lang = lang or declared_language(data) or user_language()
+    lang = lang or declared or user_language()
     langs = value.get("languages") if isinstance(value.get("languages"), list) else []
     params = {"default_language": lang, "languages": [x for x in langs if x in LANGUAGES and isinstance(x, str)]}
     return Site(slug, folder, params)
@@ -252,7 +255,8 @@ def read_parameters(path: Path, folder: Path | None = None) -> tuple[dict, dict]
     try:
         data = read_bytes(path, folder or path.parent, MAX_YAML_BYTES)
     except Refused as exc:
-        raise DataError([Problem(shown, None, None, message_every_language(exc.key, **exc.values))]) from None
+        said = _say(exc.key, _head_language(path, folder or path.parent, exc), **exc.values)
+        raise DataError([Problem(shown, None, None, said)]) from None
     try:
         value, lines = parse_yaml(data)
     except _Refusal as exc:
@@ -275,6 +279,16 @@ def declared_language(data: bytes) -> str | None:
     still speak the site's language (in every language only when that line is missing or broken too)."""
     found = _DECLARED.findall(data.decode("utf-8", errors="replace"))
     return found[0] if len(set(found)) == 1 else None
+
+
+def _head_language(path: Path, folder: Path, refused: Refused) -> str | None:
+    """The language a site.yaml too large to read declares in its first 64 KB (None for any other refusal)."""
+    if refused.key != "file_too_large":
+        return None
+    try:
+        return declared_language(read_bytes(path, folder, 64 * 1024, head=True))
+    except Refused:
+        return None
 
 
 def _say(key: str, lang: str | None, **values) -> str:
