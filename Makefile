@@ -44,9 +44,9 @@ bench: $(READY)
 test: $(READY)
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
-# Unit tests only (no notebook runs): the loop for a change to one module.
+# Unit tests only (no notebook runs), a fifth of the property-based examples: the loop for a change to one module.
 test-fast: $(READY)
-	$(PY) -m pytest -q -n 2 -m "not e2e"
+	TEST_FAST=1 $(PY) -m pytest -q -n 2 -m "not e2e"
 
 # Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/.
 lint: $(READY)

@@ -1,3 +1,4 @@
+import os
 import re
 import shutil
 import sys
@@ -28,6 +29,11 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def examples(thorough: int) -> int:
+    """Examples per property-based test: all of them in `make test`, a fifth in `make test-fast` (TEST_FAST=1)."""
+    return max(10, thorough // 5) if os.environ.get("TEST_FAST") == "1" else thorough
 
 
 SITES_BUILT = ("pujud", "sintetis", "kota")  # every site the tests build; "kota" is a SYNTHETIC student site

@@ -16,7 +16,7 @@ from collabgov.site_import import import_into_site
 from collabgov.sites import load_site
 from collabgov.tables import read_table, validate_table
 from collabgov.validation import validate_site
-from conftest import ROOT
+from conftest import ROOT, examples
 
 CORPUS = yaml.safe_load((ROOT / "tests/bad_inputs/corpus.yaml").read_text())
 
@@ -165,7 +165,7 @@ def test_truncated_qdpx(site, tmp_path):
 cells = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12).map(str.strip)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(st.lists(cells, min_size=4, max_size=4), min_size=1, max_size=6),
     delimiter=st.sampled_from([",", ";", "\t"]),

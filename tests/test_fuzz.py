@@ -15,9 +15,11 @@ from collabgov.errors import DataError
 from collabgov.sites import load_site, read_parameters
 from collabgov.tables import load_table, read_table
 from collabgov.validation import validate_site
-from conftest import ROOT
+from conftest import ROOT, examples
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def damaged(data: bytes, seed: int) -> bytes:
