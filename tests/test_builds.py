@@ -222,3 +222,21 @@ def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
     assert {name: snapshot(root / name / "pujud") for name in ("figures", "reports")} == before
     assert build_sites(root, ["pujud"], jobs=2) == []  # nothing changed: nothing to rerun
     assert not (root / "build/pujud.tmp").exists()  # and the half-made build is cleared away
+
+
+def test_a_batch_tells_and_skips_a_site_with_bad_data_and_builds_the_others(sandbox_of_notebooks, capsys):
+    """`make all-sites` for a course: one folder's bad cell does not stop the others (stand-in notebooks)."""
+    root = sandbox_of_notebooks
+    shutil.copytree(root / "data/sintetis", root / "data/rusak")
+    cases = root / "data/rusak/cases.xlsx"
+    table = read_table(cases)
+    rows = [list(r) for r in table.rows]
+    rows[0][table.header.index("cases")] = "dua belas"
+    write_table(cases, table.header, rows)
+    assert build_sites(root, ["rusak", "sintetis"], jobs=2) == ["rusak"]
+    err = capsys.readouterr().err
+    assert "data/rusak/cases.xlsx:2: cases: seharusnya bilangan bulat, tertulis 'dua belas'" in err
+    assert "[rusak] 1 masalah harus diperbaiki; tidak ada yang dibuat atau diubah" in err
+    assert ran(err, "sintetis") == {"01_case_table", "02_stage_findings", "report.id", "report.en"}
+    assert (root / "reports/sintetis/report.id.pdf").is_file() and not (root / "reports/rusak").exists()
+    assert not (root / "build/rusak.tmp").exists()

@@ -210,26 +210,52 @@ def build_sites(
         for slug in sorted(peeked):
             locks.enter_context(publish.site_lock(out, slug, peeked[slug].lang))
         builds: dict[str, SiteBuild] = {}
-        try:
-            for slug in slugs:
-                b = prepare(root, out, peeked[slug], force, draft)
+        queue = list(slugs)
+
+        def next_site() -> SiteBuild | None:
+            """Check and snapshot the next site that has work to do (None when none is left). In a batch, a
+            site whose data has problems is told and skipped; alone, its problems are raised."""
+            while queue:
+                slug = queue.pop(0)
+                lang = peeked[slug].lang
+                try:
+                    b = prepare(root, out, peeked[slug], force, draft)
+                except DataError as exc:
+                    if len(slugs) == 1:
+                        raise
+                    for problem in exc.problems:
+                        log(problem.line(lang))
+                    log(f"[{slug}] " + message("data_errors", lang, n=len(exc.errors)))
+                    failed.append(slug)
+                    continue
                 if b is None:
-                    log(message("up_to_date", peeked[slug].lang, site=slug))
+                    log(message("up_to_date", lang, site=slug))
                     continue
                 builds[slug] = b
-                log(message("building", b.site.lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
-            if not builds:
-                return []
-            check_kernel(next(iter(builds.values())).site.lang)
-            preload()
-            started = time.perf_counter()
-            job_list = [
+                log(message("building", lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
+                return b
+            return None
+
+        def jobs_of(b: SiteBuild) -> list[scheduler.Job]:
+            slug = b.site.slug
+            return [
                 scheduler.Job(
                     slug, step, (slug, root, b.work, b.input_root, b.env, export_report if step.exports else None)
                 )
-                for slug, b in builds.items()
                 for step in b.todo
             ]
+
+        def feed() -> list[scheduler.Job] | None:
+            b = next_site()
+            return None if b is None else jobs_of(b)
+
+        try:
+            first = next_site()
+            if first is None:
+                return failed
+            check_kernel(first.site.lang)
+            preload()
+            started = time.perf_counter()
 
             def on_start(job):
                 log(f"[{job.key}] {job.step.name} ...")
@@ -267,7 +293,7 @@ def build_sites(
                     )
                 )
 
-            scheduler.run_all(job_list, jobs, on_done, on_fail, on_start)
+            scheduler.run_all(jobs_of(first), jobs, on_done, on_fail, on_start, feed)
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
                 if b.work.exists():

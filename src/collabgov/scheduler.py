@@ -154,18 +154,22 @@ def run_all(
     done: Callable[[Job, float], None],
     failed: Callable[[Job, BaseException], None],
     started: Callable[[Job], None],
+    feed: Callable[[], list[Job] | None] | None = None,
 ) -> None:
     """Run ``jobs`` ``workers`` at a time in forked processes; a job starts when the jobs of its site it waits
-    for are done. A failure stops the other jobs of the same site only."""
+    for are done. A failure stops the other jobs of the same site only. ``feed`` gives the jobs of the next
+    site (None when there is none): it is asked while the known jobs run, so that the next site is prepared
+    while the workers are busy, never while they wait."""
     pending = list(jobs)
     finished: set[tuple[str, str]] = set()
     broken: set[str] = set()
     names = {(j.key, j.step.name) for j in jobs}
+    exhausted = feed is None
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
         running: dict = {}
         try:
-            while pending or running:
+            while pending or running or not exhausted:
                 for job in list(pending):
                     if job.key in broken:
                         pending.remove(job)
@@ -175,6 +179,14 @@ def run_all(
                         started(job)
                         running[pool.submit(run_step, job.step, *job.args)] = job
                         pending.remove(job)
+                if not exhausted and not pending:  # every known job is running: prepare the next site now
+                    more = feed()
+                    if more is None:
+                        exhausted = True
+                    else:
+                        pending += more
+                        names |= {(j.key, j.step.name) for j in more}
+                    continue
                 if not running:
                     break
                 complete, _ = wait(running, return_when=FIRST_COMPLETED)
