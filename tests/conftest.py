@@ -1,3 +1,4 @@
+import importlib
 import os
 import re
 import shutil
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+importlib.import_module("collabgov")  # before any test imports jsonschema: see collabgov/__init__.py
 
 ROOT = Path(__file__).resolve().parents[1]
 

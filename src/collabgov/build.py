@@ -319,12 +319,7 @@ def describe(exc: BaseException, lang: str) -> str:
 
 
 def preload() -> None:
-    """Import what every worker needs once, before forking, so workers do not pay for it again.
-
-    jsonschema (used by nbformat and the site checks) imports ``rfc3987_syntax`` when it is
-    installed, which compiles dozens of grammars (measured here: 2-5 s per process) to check an
-    'iri' string format that is never used here; it is kept out of this process on purpose."""
-    sys.modules.setdefault("rfc3987_syntax", None)
+    """Import what every worker needs once, before forking, so workers do not pay for it again."""
     importlib.import_module("papermill")
 
     export.preload()

@@ -297,9 +297,6 @@ def _say(key: str, lang: str | None, **values) -> str:
 
 def schema_problems(value: dict, lines: dict, shown: str, lang: str | None) -> list[Problem]:
     """Every way ``value`` differs from the site schema, one problem per key, in the site's language."""
-    import sys
-
-    sys.modules.setdefault("rfc3987_syntax", None)  # see build.preload: a slow, unused format checker
     from jsonschema import Draft202012Validator
 
     def expected(node) -> str:
