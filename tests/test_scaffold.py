@@ -199,3 +199,19 @@ def test_a_synthetic_site_in_a_kota_is_worded_as_a_kota(tmp_path):
     rural = new_site(tmp_path, "desa", "Sukamaju", "Kabupaten Contoh", [2022, 2023], synthetic=True)
     assert load_site(tmp_path, "desa").params["kabupaten"] == "Contoh"
     assert "Kabupaten Contoh" in (rural / "README.md").read_text()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_unknown_placeholder_message_cites_a_section_the_guide_has(lang):
+    """'semua nama ada di docs/panduan.md (bagian 6, "...")': that numbered section of that guide holds a
+    heading of that title (and the table of every name below it)."""
+    import re
+
+    from collabgov.i18n import message
+
+    said = message("placeholder_unknown", lang, known="x")
+    guide, number, title = re.search(r'(docs/\w+\.md) \((?:bagian|section) (\d+), "([^"]+)"\)', said).groups()
+    text = (ROOT / guide).read_text()
+    section = re.search(rf"^## {number}\. .*?(?=^## \d+\. |\Z)", text, re.M | re.S)
+    assert section and f"\n### {title}\n" in section.group(0), (guide, number, title)
+    assert "`cases_trend_rr`" in section.group(0)
