@@ -139,3 +139,12 @@ def test_pujud_coding_meets_the_study(root):
     assert len(data.segments) >= 20 and len(table) == 5 and (table["findings"] >= 3).all()
     assert set(data.segments["informant"]) == {"unattributed"}  # the article attributes no statement
     assert len(data.informants) == 7 and len(data.documents) == 3
+
+
+def test_an_imported_code_left_unmapped_is_named_in_the_report_language():
+    """A parent code nobody used (Taguette's 'aktor' once its children are mapped) stays in the codebook
+    appendix; its family was printed as the raw word 'imported' in the Indonesian report."""
+    from collabgov.i18n import family_label
+
+    assert family_label(coding.IMPORTED, "id") == "kode impor"
+    assert family_label(coding.IMPORTED, "en") == "imported code"

@@ -62,4 +62,9 @@ def test_heatmap_labels_keep_whole_stage_names_and_cells_are_vector(lang, root):
     svg = io.BytesIO()
     fig.savefig(svg, format="svg")
     assert b"<image" not in svg.getvalue()
+    # the axis title stands apart from the column labels (2 px above them, it read as the middle label's first line)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    title = ax.xaxis.label.get_window_extent()
+    assert title.y0 - max(t.get_window_extent().y1 for t in ax.get_xticklabels()) >= 0.5 * title.height
     plotting.pyplot().close(fig)

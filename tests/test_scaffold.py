@@ -182,3 +182,36 @@ def test_the_committed_templates_are_what_make_templates_writes(tmp_path):
     for made in sorted((tmp_path / "templates").iterdir()):
         assert made.read_bytes() == (ROOT / "templates" / made.name).read_bytes(), made.name
     assert (tmp_path / "docs/site_yaml.md").read_bytes() == (ROOT / "docs/site_yaml.md").read_bytes()
+
+
+def test_a_synthetic_site_in_a_kota_is_worded_as_a_kota(tmp_path):
+    """make new-site ... SYNTHETIC=1 looks nothing up, but 'Kota X' is still a kota with kelurahan (the report
+    said 'Kabupaten Kota X')."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "Makefile").write_text("")
+    folder = new_site(tmp_path, "latihan", "Sukamaju", "Kota Contoh", [2022, 2023, 2024], synthetic=True)
+    params = load_site(tmp_path, "latihan").params
+    assert params["synthetic"] is True and params["region_code"] == "00.00.00"
+    assert (params["kabupaten"], params["kabupaten_kind"], params["village_kinds"]) == ("Contoh", "kota", ["kelurahan"])
+    assert "Kecamatan Sukamaju, Kota Contoh" in (folder / "README.md").read_text()
+    actors = [r[0] for r in read_table(folder / "codebook.csv").rows if r[2] == "actor"]
+    assert "lurah" in actors and "kepala_desa" not in actors
+    rural = new_site(tmp_path, "desa", "Sukamaju", "Kabupaten Contoh", [2022, 2023], synthetic=True)
+    assert load_site(tmp_path, "desa").params["kabupaten"] == "Contoh"
+    assert "Kabupaten Contoh" in (rural / "README.md").read_text()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_unknown_placeholder_message_cites_a_section_the_guide_has(lang):
+    """'semua nama ada di docs/panduan.md (bagian 6, "...")': that numbered section of that guide holds a
+    heading of that title (and the table of every name below it)."""
+    import re
+
+    from collabgov.i18n import message
+
+    said = message("placeholder_unknown", lang, known="x")
+    guide, number, title = re.search(r'(docs/\w+\.md) \((?:bagian|section) (\d+), "([^"]+)"\)', said).groups()
+    text = (ROOT / guide).read_text()
+    section = re.search(rf"^## {number}\. .*?(?=^## \d+\. |\Z)", text, re.M | re.S)
+    assert section and f"\n### {title}\n" in section.group(0), (guide, number, title)
+    assert "`cases_trend_rr`" in section.group(0)

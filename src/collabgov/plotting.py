@@ -246,7 +246,8 @@ def _heatmap(matrix, xlabel: str, ylabel: str):
         for spine in ax.spines.values():
             spine.set_visible(False)
         ax.xaxis.tick_top()
-        ax.set_xlabel(xlabel)
+        # a line's gap above the column labels: closer, the axis title read as the first line of the middle label
+        ax.set_xlabel(xlabel, labelpad=10)
         ax.xaxis.set_label_position("top")
         ax.set_ylabel(ylabel)
         return fig

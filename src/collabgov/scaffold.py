@@ -239,14 +239,18 @@ def new_site(
         raise UsageError(message("site_exists", "id", site=slug), "id")
     if fmt not in ("csv", "xlsx"):
         raise UsageError(message("format_csv_xlsx", "id"), "id")
-    if synthetic:
+    if synthetic:  # a made-up place: no lookup, but "Kota X" is still a kota (with kelurahan), as in a lookup
+        kind = _kind_asked(kabupaten) or "kabupaten"
+        name = kabupaten.strip()
+        if _kind_asked(name):  # the word is a prefix followed by the name
+            name = name.split(None, 1)[1].strip()
         region = {
             "kecamatan": kecamatan,
-            "kabupaten": kabupaten,
-            "kabupaten_kind": "kabupaten",
+            "kabupaten": name,
+            "kabupaten_kind": kind,
             "provinsi": "Contoh (sintetis)",
             "region_code": "00.00.00",
-            "village_kinds": ["desa"],
+            "village_kinds": ["kelurahan"] if kind == "kota" else ["desa"],
         }
     else:
         region = lookup_region(kecamatan, kabupaten)
