@@ -108,12 +108,17 @@ def test_validate_lists_the_tables_problems_even_while_site_yaml_cannot_be_read(
     with open(sandbox / "data/pujud/site.yaml", "a") as fh:
         fh.write("kecamatan: [unclosed\n")
     write(sandbox / "data/pujud/informants.csv", "informant_id,role_id,role_en,role_status,basis_id,basis_en\n")
+    (sandbox / "data/pujud/catatan.csv").symlink_to(sandbox / "Makefile")  # a link the build would refuse
     env = dict(os.environ, COLLABGOV_ROOT=str(sandbox), LANG="C.UTF-8")
     result = run(sys.executable, "-m", "collabgov", "validate", "pujud", env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "site.yaml" in result.stderr and "bukan YAML yang sah" in result.stderr  # the site's language
     assert "data/pujud/informants.csv: belum diisi" in result.stderr
-    assert "2 masalah harus diperbaiki" in result.stderr
+    assert "data/pujud/catatan.csv: tautan simbolik (symlink) tidak diizinkan" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (  # the same summary as when site.yaml reads
+        "situs 'pujud': 3 masalah harus diperbaiki sebelum laporan dapat dibuat (0 peringatan); "
+        "tidak ada yang dibuat atau diubah"
+    )
 
 
 def test_no_catalogue_text_uses_a_field_name_the_lookup_itself_takes():

@@ -247,7 +247,7 @@ def test_spreadsheet_text_is_never_a_formula_and_reads_back_unchanged(tmp_path, 
     [
         (
             "images/../../../foto-luar.jpg",
-            "documents.xlsx:2: image: seharusnya nama berkas di dalam folder situs yang berakhiran .png atau .jpg",
+            "documents.xlsx:2: image: seharusnya nama berkas di dalam folder situs yang berakhiran .png, .jpg, atau .jpeg",
         ),
         ("images/tidak-ada.jpg", "documents.xlsx:2: image: gambar 'images/tidak-ada.jpg' tidak dapat dipakai"),
         (
@@ -272,3 +272,20 @@ def test_a_documentation_image_that_cannot_be_shown_is_found_before_the_build(si
     said = problems_of(site)
     assert f"data/sintetis/{expect}" in said, said
     assert "README" not in said
+
+
+def test_every_image_problem_is_found_in_one_pass_whatever_the_other_rows_hold(site, monkeypatch):
+    """A refused path in one row does not hide a missing file in another (one to-do list, not two rounds)."""
+    folder = site / "data/sintetis"
+    path = folder / "documents.xlsx"
+    table = read_table(path)
+    rows = []
+    for n, image in enumerate(["../foto-luar.jpg", "images/tidak-ada.jpeg"], start=1):
+        row = {"document_id": f"D{n}", "stage": "dialogue", "source": "SYNTHETIC", "locator": "p. 1", "image": image}
+        rows.append([row.get(column, "") for column in table.header])
+    write_table(path, table.header, rows)
+    monkeypatch.chdir(site)
+    said = problems_of(site)
+    assert "documents.xlsx:2: image: seharusnya nama berkas" in said
+    assert "documents.xlsx:3: image: gambar 'images/tidak-ada.jpeg' tidak dapat dipakai" in said
+    assert said.count("documents.xlsx:2:") == 1  # the refused path is told once, by the row check

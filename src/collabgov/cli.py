@@ -13,10 +13,10 @@ import traceback
 from pathlib import Path
 
 from .build import BuildFailed, build_sites, describe
-from .errors import DataError, UsageError, os_error_key
+from .errors import DataError, Problems, UsageError, os_error_key
 from .i18n import message
 from .scaffold import new_site, write_templates
-from .sites import available_sites, load_site, peek_site, project_root, site_folder, user_language
+from .sites import available_sites, check_folder, load_site, peek_site, project_root, site_folder, user_language
 from .verify import verify
 
 # validation, site_import and site_comparison are imported inside their commands: each brings pandas
@@ -53,20 +53,22 @@ def cmd_validate(args, root: Path) -> int:
 
     try:
         site = load_site(root, args.site)
+        lang, problems = site.lang, validate_site(site, draft=args.draft)
     except DataError as exc:
-        if not all(p.file.endswith("site.yaml") for p in exc.problems):
-            raise  # the folder itself is refused (a link, a special file): nothing in it is read
-        # site.yaml cannot be read: its problems, and those of the tables all the same
-        peeked = peek_site(root, args.site)
-        raise DataError(exc.problems + validate_tables(peeked.folder, peeked.lang, None)[0].items) from None
-    problems = validate_site(site, draft=args.draft)
+        peeked = peek_site(root, args.site)  # the language of the summary: the one site.yaml declares
+        lang, problems = peeked.lang, Problems()
+        problems.add(exc.problems)
+        if all(p.file.endswith("site.yaml") for p in exc.problems):  # site.yaml unreadable: the rest all the same
+            seen = {str(p) for p in exc.problems}
+            problems.add([p for p in check_folder(peeked.folder, lang) if str(p) not in seen])
+            problems.add(validate_tables(peeked.folder, lang, None)[0].items)
     for problem in problems.items:
-        say(problem.line(site.lang))
+        say(problem.line(lang))
     errors, warnings = len(problems.errors), len(problems.warnings)
     if errors:
-        say(message("validate_errors", site.lang, site=args.site, errors=errors, warnings=warnings))
+        say(message("validate_errors", lang, site=args.site, errors=errors, warnings=warnings))
         return EXIT["data"]
-    print(message("validate_ok_draft" if args.draft else "validate_ok", site.lang, site=args.site, warnings=warnings))
+    print(message("validate_ok_draft" if args.draft else "validate_ok", lang, site=args.site, warnings=warnings))
     return EXIT["ok"]
 
 

@@ -77,17 +77,20 @@ class Report:
         self.claims = claim_checks.check_claims(ctx, self.case_table, self.coded)
         self.agreement = agreement_table(self.coded, ctx.lang)
         self.tables, self.figures = self.order(
-            len(self.case_table), bool(len(self.agreement)), self.stages, self.coded.documents
+            len(self.case_table), bool(len(self.agreement)), self.stages, self.coded.documents, bool(self.claims)
         )
         self.facts = {lang: self._facts(lang) for lang in LANGUAGES}
 
     # --- what the report holds, in order ---------------------------------------------------
     @staticmethod
-    def order(years: int, agreement: bool, stages: list[str], documents) -> tuple[list[str], list[str]]:
+    def order(
+        years: int, agreement: bool, stages: list[str], documents, claims: bool = True
+    ) -> tuple[list[str], list[str]]:
         """Table keys and figure keys in the order the report shows them (their numbers)."""
         tables = ["cases", "case_intervals", "case_comparison"] + (["case_trend"] if years >= 3 else [])
         tables += ["stages", "informants", "segments_per_stage"] + (["agreement"] if agreement else [])
-        tables += [f"findings_{s}" for s in stages] + ["claims", "codebook", "parameters", "inputs", "versions"]
+        tables += [f"findings_{s}" for s in stages] + (["claims"] if claims else [])
+        tables += ["codebook", "parameters", "inputs", "versions"]
         figs = figures.section_keys("background") + figures.section_keys("background_process")
         figs += figures.section_keys("method")
         for stage in stages:
@@ -545,6 +548,8 @@ class Report:
         return placeholder_figure_html(key, self.ref("figure", key), caption, note, L, doc["source"])
 
     def appendix_claims(self) -> str:
+        if not self.claims:  # validation refuses texts that cite claims while there are none
+            return self.heading("appendix_claims") + f"<p>{esc(self.t('claims_none'))}</p>"
         head = [
             self.t("col.claim"),
             self.t("col.claim_text"),

@@ -110,9 +110,16 @@ def _image_target(folder: Path, src: str) -> Path | None:
 
 
 def check(
-    folder: Path, lang: str, section: str, known: set[str], message_lang: str, draft: bool = False
+    folder: Path,
+    lang: str,
+    section: str,
+    known: set[str],
+    message_lang: str,
+    draft: bool = False,
+    empty: dict[str, str] | None = None,
 ) -> list[Problem]:
-    """Every problem of one text file, each with its line."""
+    """Every problem of one text file, each with its line. ``empty``: known names that have nothing to say for
+    this site (name -> message key), e.g. the claims' counts when the claims table holds none."""
     try:
         source = read(folder, lang, section, message_lang)
     except TextProblem as exc:
@@ -121,10 +128,17 @@ def check(
     problems = []
     for match in PLACEHOLDER.finditer(source):
         key = match.group(1)
+        line = source[: match.start()].count("\n") + 1
         if key not in known:
-            line = source[: match.start()].count("\n") + 1
             said = message("placeholder_unknown", message_lang, known=_closest(key, known))
             problems.append(Problem(shown, line, key, said))
+        elif key in (empty or {}):
+            said = message(empty[key], message_lang)
+            same = next((p for p in problems if p.message == said), None)
+            if same is None:  # one line per file and reason, at its first use, naming every placeholder
+                problems.append(Problem(shown, line, key, said))
+            elif key not in same.column.split(", "):
+                problems[problems.index(same)] = Problem(shown, same.row, f"{same.column}, {key}", said)
     for match in UNFILLED.finditer(source):
         line = source[: match.start()].count("\n") + 1
         level = WARNING if draft else "error"

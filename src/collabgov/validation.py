@@ -10,6 +10,7 @@ to-do list; the build refuses to start while any is an error.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import cases as case_stats
@@ -20,7 +21,7 @@ from .errors import WARNING, Problem, Problems, display_path
 from .i18n import message
 from .report import Report
 from .sites import Site
-from .tables import find_table, read_table
+from .tables import find_table, read_table, schema_descriptor
 
 # tables a report cannot do without, in the order a student fills them in
 REQUIRED_TABLES = ("cases", "codebook", "informants", "segments")
@@ -49,10 +50,13 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
         problems.add(Problem(shown, line, key, message("unfilled", lang, found=found), unfilled_level))
 
     known = fact_names(site)
+    empty = {}
+    if find_table(folder, "claims") is None or _row_count(folder, "claims") == 0:  # no claims: nothing to count
+        empty = {name: "claims_empty_cited" for name in known if name.startswith("claims_") or name == "table:claims"}
     for text_lang in site.languages:
         names = list(texts.SECTIONS) + [p.stem for p in sorted((folder / "text" / text_lang).glob("stage_*.md"))]
         for section in names:
-            problems.add(texts.check(folder, text_lang, section, known, lang, draft))
+            problems.add(texts.check(folder, text_lang, section, known, lang, draft, empty))
     return problems
 
 
@@ -79,7 +83,7 @@ def validate_tables(folder: Path, lang: str, years: list[int] | None):
         coded = coding.load_coded_data(folder, lang, problems)
     if coded is not None:
         problems.add(coding.stageless_segments(coded, lang))
-        problems.add(_document_images(coded, folder, lang))
+    problems.add(_document_images(folder, lang))  # also while other rows have problems: one pass finds all
 
     with problems.collecting():
         claim_checks.load_claims(folder, lang, coded)
@@ -95,18 +99,27 @@ def _suspects_fewer_than_cases(table, folder: Path, lang: str) -> list[Problem]:
     ]
 
 
-def _document_images(coded, folder: Path, lang: str) -> list[Problem]:
-    """Each documentation image the report will show: inside the site folder, readable, PNG or JPEG."""
-    if "documents" not in coded.files:
+def _document_images(folder: Path, lang: str) -> list[Problem]:
+    """Each documentation image the report will show: inside the site folder, readable, PNG or JPEG. Rows
+    whose path breaks the table's pattern are left to the row checks (one message per cell)."""
+    path = find_table(folder, "documents")
+    try:
+        raw = read_table(path, lang, within=folder) if path else None
+    except Exception:  # any failure here is reported by the table's own load
         return []
-    path = display_path(coded.files["documents"])
+    if raw is None or "image" not in raw.header:
+        return []
+    column = raw.header.index("image")
+    field = next(f for f in schema_descriptor("documents")["fields"] if f["name"] == "image")
+    pattern = re.compile(field["constraints"]["pattern"])
     out = []
-    for n, image in enumerate(coded.documents["image"], start=2):
-        if isinstance(image, str) and image:
+    for n, row in zip(raw.row_numbers, raw.rows):
+        image = (row[column] if column < len(row) else "") or ""
+        if isinstance(image, str) and pattern.fullmatch(image.strip()):
             try:
-                texts.site_image(folder, image, lang)
+                texts.site_image(folder, image.strip(), lang)
             except texts.TextProblem as exc:
-                out.append(Problem(path, n, "image", exc.problem.message))
+                out.append(Problem(display_path(path), n, "image", exc.problem.message))
     return out
 
 
