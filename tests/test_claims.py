@@ -50,3 +50,28 @@ def test_without_claims_the_texts_may_not_cite_them_and_the_report_says_none_wer
     assert report.claims == [] and "claims" not in report.tables
     appendix = report.appendix_claims()
     assert "Tabel claims situs ini kosong" in appendix and "<table" not in appendix
+
+
+def test_over_three_years_a_change_is_judged_by_the_trend_over_all_of_them(tmp_path):
+    """A claim that cases rose, on a site with three years: the evidence quotes the first and last counts (in the
+    case table) and the trend test over all years (in the trend table), never a first-to-last ratio no table
+    shows; the verdict follows the trend's test."""
+    from student_site import CASES, make_student_site
+
+    from collabgov.i18n import interval, number, p_value
+
+    shutil.copytree(ROOT / "data/pujud", tmp_path / "data/pujud")
+    (tmp_path / "Makefile").write_text("")
+    make_student_site(tmp_path)
+    report = Report(SiteContext(load_site(tmp_path, "kota"), "id", tmp_path / "out"))
+    claim = next(c for c in report.claims if c.claim_id == "K1")
+    trend = next(t for t in report.trends if t.measure == "cases")
+    assert "case_trend" in report.tables and len(CASES) == 3
+    for shown in (
+        number(trend.rate_ratio, "id"),
+        interval(trend.ci_low, trend.ci_high, "id"),
+        p_value(trend.p_value, "id"),
+    ):
+        assert shown in claim.evidence
+    assert f"{CASES[0][1]} → {CASES[-1][1]}" in claim.evidence
+    assert claim.verdict == ("consistent" if trend.p_value < 0.05 else "arithmetic_only")

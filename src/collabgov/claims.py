@@ -118,23 +118,39 @@ class Checker:
         return "; ".join(parts), "consistent" if same else "not_supported"
 
     def count_change(self, args, row):
-        """A rise or fall: is it in the counts (arithmetic), and is it beyond chance (the exact test)?"""
+        """A rise or fall: is it in the counts (arithmetic), and is it beyond chance (the exact test)? Over two
+        years the test compares them; over three or more it is the trend over all years (Tabel case_trend), so
+        that the middle years count and the evidence quotes only what the report's tables show."""
         measure, direction = args["measure"][0], args.get("direction", ["increase"])[0]
-        c = case_stats.compare(self.table, measure)
-        x0, x1 = c.count_from, c.count_to
-        evidence = self.t(
-            "change_evidence",
-            years=f"{c.year_from}→{c.year_to}",
-            change=signed(x1 - x0, self.L),
-            pct=percent((x1 - x0) / x0, self.L) if x0 else "–",
-            rr=number(c.rate_ratio, self.L),
-            ci=interval(c.ci_low, c.ci_high, self.L),
-            p=p_value(c.p_value, self.L),
-        )
+        if len(self.table) >= 3:
+            tr = case_stats.trend_test(self.table, measure)
+            x0, x1, p, up = tr.counts[0], tr.counts[-1], tr.p_value, tr.rate_ratio > 1
+            evidence = self.t(
+                "trend_evidence",
+                years=f"{tr.years[0]}–{tr.years[-1]}",
+                first=integer(x0, self.L),
+                last=integer(x1, self.L),
+                rr=number(tr.rate_ratio, self.L),
+                ci=interval(tr.ci_low, tr.ci_high, self.L),
+                p=p_value(p, self.L),
+            )
+        else:
+            c = case_stats.compare(self.table, measure)
+            x0, x1, p, up = c.count_from, c.count_to, c.p_value, c.count_to > c.count_from
+            evidence = self.t(
+                "change_evidence",
+                years=f"{c.year_from}→{c.year_to}",
+                change=signed(x1 - x0, self.L),
+                pct=percent((x1 - x0) / x0, self.L) if x0 else "–",
+                rr=number(c.rate_ratio, self.L),
+                ci=interval(c.ci_low, c.ci_high, self.L),
+                p=p_value(p, self.L),
+            )
         moved = (x1 > x0) if direction == "increase" else (x1 < x0)
         if not moved:
             return evidence, "not_supported"
-        return evidence, "consistent" if c.p_value < 0.05 else "arithmetic_only"
+        beyond_chance = p < 0.05 and up == (direction == "increase")
+        return evidence, "consistent" if beyond_chance else "arithmetic_only"
 
     def informant_count(self, args, row):
         stated = int(args["stated"][0]) if args.get("stated") else self.ctx.study.get("published_informants")
