@@ -64,6 +64,7 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(items):
     """End-to-end tests that share the session's build go to one worker under xdist; the others (with a
     sandbox of their own) run beside them on the other worker."""
