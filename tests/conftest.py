@@ -49,6 +49,14 @@ def built(tmp_path_factory) -> Path:
 
     from collabgov.build import build_sites
 
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # one worker builds them: the tests that use this build are one xdist group (see below)
+        mark = tmp_path_factory.getbasetemp().parent / "built-by"
+        try:
+            with open(mark, "x") as fh:  # created by one worker only, however close their starts
+                fh.write(worker)
+        except FileExistsError:
+            pytest.fail(f"the shared build was made by {mark.read_text()} and again by {worker}")
     root = tmp_path_factory.mktemp("compendium")
     for name in ("notebooks", "data"):
         shutil.copytree(ROOT / name, root / name)
