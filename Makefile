@@ -6,6 +6,10 @@ PY     := $(VENV)/bin/python
 JOBS   ?= $(shell nproc 2>/dev/null || echo 1)
 KERNEL := collabgov
 READY  := $(VENV)/.ready
+# Python may keep its compiled modules (in __pycache__, ignored by git and by the build's fingerprints) even
+# where the environment says not to: otherwise every notebook kernel and test process compiles the package
+# again, and pytest rewrites its plugins' modules again (4 s per test process, measured).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: all all-sites verify bench build check-site setup test test-fast lint format lab clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all

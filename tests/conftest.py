@@ -13,6 +13,12 @@ importlib.import_module("collabgov")  # before any test imports jsonschema: see 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def copy_tree(src: Path, dst: Path, ignore=None) -> Path:
+    """A throw-away copy of a folder of the compendium: the files' contents only (copying their permissions and
+    times as well made each copy four times slower on the test machine, and tests make hundreds)."""
+    return Path(shutil.copytree(src, dst, ignore=ignore, copy_function=shutil.copyfile))
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT
@@ -22,7 +28,7 @@ def root() -> Path:
 def sandbox(tmp_path) -> Path:
     """A throw-away copy of the compendium's notebooks and data, to build into."""
     for name in ("notebooks", "data"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        copy_tree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (tmp_path / "Makefile").write_text("# sandbox\n")
     return tmp_path
 
@@ -33,9 +39,12 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+FAST = os.environ.get("TEST_FAST") == "1"  # `make test-fast`: the quick loop for a change to one module
+
+
 def examples(thorough: int) -> int:
     """Examples per property-based test: all of them in `make test`, a fifth in `make test-fast` (TEST_FAST=1)."""
-    return max(10, thorough // 5) if os.environ.get("TEST_FAST") == "1" else thorough
+    return max(10, thorough // 5) if FAST else thorough
 
 
 SITES_BUILT = ("pujud", "sintetis", "kota")  # every site the tests build; "kota" is a SYNTHETIC student site
@@ -59,7 +68,7 @@ def built(tmp_path_factory) -> Path:
             pytest.fail(f"the shared build was made by {mark.read_text()} and again by {worker}")
     root = tmp_path_factory.mktemp("compendium")
     for name in ("notebooks", "data"):
-        shutil.copytree(ROOT / name, root / name)
+        copy_tree(ROOT / name, root / name)
     (root / "Makefile").write_text("# sandbox\n")
     make_student_site(root)
     assert build_sites(root, ["pujud", "sintetis"], jobs=2) == []

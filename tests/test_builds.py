@@ -3,7 +3,6 @@
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from collabgov import publish
 from collabgov.build import build_sites
 from collabgov.tables import read_table, write_table
 from collabgov.verify import differing_files
-from conftest import ROOT
+from conftest import ROOT, copy_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -120,7 +119,7 @@ def test_a_notebook_reruns_when_a_table_it_has_started_to_read_changes(sandbox_o
 def sandbox_of_notebooks(tmp_path):
     root = tmp_path / "compendium"
     (root / "data").mkdir(parents=True)
-    shutil.copytree(ROOT / "data/sintetis", root / "data/sintetis")
+    copy_tree(ROOT / "data/sintetis", root / "data/sintetis")
     (root / "Makefile").write_text("# sandbox\n")
     stand_in_notebooks(root / "notebooks")
     return root
@@ -227,7 +226,7 @@ def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
 def test_a_batch_tells_and_skips_a_site_with_bad_data_and_builds_the_others(sandbox_of_notebooks, capsys):
     """`make all-sites` for a course: one folder's bad cell does not stop the others (stand-in notebooks)."""
     root = sandbox_of_notebooks
-    shutil.copytree(root / "data/sintetis", root / "data/rusak")
+    copy_tree(root / "data/sintetis", root / "data/rusak")
     cases = root / "data/rusak/cases.xlsx"
     table = read_table(cases)
     rows = [list(r) for r in table.rows]

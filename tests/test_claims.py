@@ -1,8 +1,6 @@
 """The claims table: a site without claims has no claims table in its report, and its texts may not cite
 counts of claims that do not exist (the sentence would read 'Of 0 claims checked...')."""
 
-import shutil
-
 import pytest
 
 from collabgov.context import SiteContext
@@ -11,12 +9,12 @@ from collabgov.report import Report
 from collabgov.sites import load_site
 from collabgov.tables import read_table, write_table
 from collabgov.validation import validate_site
-from conftest import ROOT
+from conftest import ROOT, copy_tree
 
 
 @pytest.fixture
 def root(tmp_path):
-    shutil.copytree(ROOT / "data/sintetis", tmp_path / "data/sintetis")
+    copy_tree(ROOT / "data/sintetis", tmp_path / "data/sintetis")
     (tmp_path / "Makefile").write_text("")
     return tmp_path
 
@@ -60,7 +58,7 @@ def test_over_three_years_a_change_is_judged_by_the_trend_over_all_of_them(tmp_p
 
     from collabgov.i18n import interval, number, p_value
 
-    shutil.copytree(ROOT / "data/pujud", tmp_path / "data/pujud")
+    copy_tree(ROOT / "data/pujud", tmp_path / "data/pujud")
     (tmp_path / "Makefile").write_text("")
     make_student_site(tmp_path)
     report = Report(SiteContext(load_site(tmp_path, "kota"), "id", tmp_path / "out"))

@@ -1,12 +1,10 @@
 """Coded data: cross-table checks with clear messages, and the counts on a SYNTHETIC fixture."""
 
-import shutil
-
 import pytest
 
 from collabgov import coding, plotting
 from collabgov.errors import DataError
-from conftest import ROOT, write
+from conftest import ROOT, copy_tree, write
 
 FIXTURE = ROOT / "tests" / "fixtures" / "synthetic_coding"
 
@@ -14,7 +12,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "synthetic_coding"
 @pytest.fixture
 def site(tmp_path):
     folder = tmp_path / "coded"
-    shutil.copytree(FIXTURE, folder)
+    copy_tree(FIXTURE, folder)
     return folder
 
 

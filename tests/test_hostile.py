@@ -24,7 +24,7 @@ from collabgov.errors import DataError
 from collabgov.sites import load_site
 from collabgov.tables import read_table, write_table
 from collabgov.validation import validate_site
-from conftest import ROOT
+from conftest import ROOT, copy_tree
 
 CORPUS = yaml.safe_load((ROOT / "tests/hostile/corpus.yaml").read_text())
 MARKER = Path("/tmp/collabgov-pwned")
@@ -33,7 +33,7 @@ MARKER = Path("/tmp/collabgov-pwned")
 @pytest.fixture
 def site(tmp_path):
     """A copy of the compendium's SYNTHETIC site, to break."""
-    shutil.copytree(ROOT / "data/sintetis", tmp_path / "data/sintetis", ignore=shutil.ignore_patterns("import"))
+    copy_tree(ROOT / "data/sintetis", tmp_path / "data/sintetis", ignore=shutil.ignore_patterns("import"))
     (tmp_path / "Makefile").write_text("")
     return tmp_path
 
@@ -122,7 +122,7 @@ def test_a_linked_folder_and_a_pipe_are_refused(site, tmp_path):
 
 
 def test_the_site_folder_itself_as_a_link_is_not_a_site(tmp_path):
-    shutil.copytree(ROOT / "data/sintetis", tmp_path / "real", ignore=shutil.ignore_patterns("import"))
+    copy_tree(ROOT / "data/sintetis", tmp_path / "real", ignore=shutil.ignore_patterns("import"))
     (tmp_path / "data").mkdir()
     (tmp_path / "data/sintetis").symlink_to(tmp_path / "real", target_is_directory=True)
     from collabgov.errors import UsageError

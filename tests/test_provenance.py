@@ -5,7 +5,7 @@ import subprocess
 
 from collabgov import provenance
 from collabgov.sites import load_site
-from conftest import ROOT
+from conftest import ROOT, copy_tree
 
 
 def git(root, *args):
@@ -14,7 +14,7 @@ def git(root, *args):
 
 def test_another_sites_folder_neither_changes_nor_marks_a_sites_provenance(tmp_path):
     for name in ("data/pujud", "src/collabgov", "notebooks"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        copy_tree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "Makefile").write_text("")
     git(tmp_path, "init", "-q")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
@@ -23,7 +23,7 @@ def test_another_sites_folder_neither_changes_nor_marks_a_sites_provenance(tmp_p
     before = provenance.collect(tmp_path, site)
     assert before["commit"] and before["dirty"] is False
 
-    shutil.copytree(ROOT / "data/sintetis", tmp_path / "data/baru")  # a student's new site, not committed
+    copy_tree(ROOT / "data/sintetis", tmp_path / "data/baru")  # a student's new site, not committed
     assert provenance.collect(tmp_path, site) == before
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "another site")

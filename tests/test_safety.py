@@ -1,7 +1,6 @@
 """Untrusted data: names cannot leave data/, text is escaped in HTML, and no site text reaches a notebook's code."""
 
 import ast
-import shutil
 
 import pytest
 from papermill.iorw import load_notebook_node
@@ -13,14 +12,14 @@ from collabgov.errors import UsageError
 from collabgov.report import Report
 from collabgov.scheduler import parameters
 from collabgov.sites import load_site
-from conftest import ROOT
+from conftest import ROOT, copy_tree
 
 NASTY = 'Pu"jud\'\n<script>alert(1)</script> """; import os; os.system("echo owned") #'
 
 
 @pytest.fixture
 def site(tmp_path):
-    shutil.copytree(ROOT / "data/pujud", tmp_path / "data/pujud")
+    copy_tree(ROOT / "data/pujud", tmp_path / "data/pujud")
     (tmp_path / "Makefile").write_text("")
     return tmp_path
 

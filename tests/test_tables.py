@@ -118,3 +118,24 @@ def test_the_same_table_written_twice_as_xlsx_is_the_same_bytes(tmp_path):
     first = write_table(tmp_path / "a" / "cases.xlsx", columns, rows).read_bytes()
     time.sleep(1.1)  # a clock that moved on must not show in the file
     assert write_table(tmp_path / "b" / "cases.xlsx", columns, rows).read_bytes() == first
+
+
+def test_a_table_seen_again_gives_the_same_verdict_in_its_own_words_and_fresh_rows(tmp_path):
+    """validate_table remembers small tables: the verdict still follows the path, the language and the cells,
+    and the rows a caller gets are its own to change."""
+    from collabgov.errors import DataError
+    from collabgov.tables import RawTable, validate_table
+
+    good = RawTable(tmp_path / "cases.csv", ["year", "cases", "suspects", "source"], [["2022", "3", "4", "x"]], [2])
+    rows = validate_table(good, "cases")
+    rows[0]["cases"] = 99
+    assert validate_table(good, "cases")[0]["cases"] == 3
+    bad = RawTable(good.path, good.header, [["2022", "tiga", "4", "x"]], [2])
+    for lang, word in (("id", "seharusnya bilangan bulat"), ("en", "expected a whole number")):
+        with pytest.raises(DataError) as exc:
+            validate_table(bad, "cases", lang)
+        assert word in str(exc.value)
+    elsewhere = RawTable(tmp_path / "lain" / "cases.csv", bad.header, bad.rows, bad.row_numbers)
+    with pytest.raises(DataError) as exc:
+        validate_table(elsewhere, "cases", "id")
+    assert "lain/cases.csv:2: cases" in str(exc.value)

@@ -9,6 +9,7 @@ without a code change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ def split_codes(cell: str | None) -> list[str]:
 class Codebook:
     codes: pd.DataFrame  # indexed by code
 
-    @property
+    @cached_property  # asked often; a codebook is never changed once loaded
     def stages(self) -> list[str]:
         """Stage codes in cycle order."""
         top = self.codes[(self.codes["family"] == STAGE) & self.codes["parent"].isna()]

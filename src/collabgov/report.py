@@ -108,8 +108,9 @@ class Report:
         return facts
 
     @classmethod
-    def fact_names(cls, ctx: SiteContext) -> set[str]:
-        """Every placeholder the texts of ``ctx``'s site may use, known without its data (from site.yaml)."""
+    def fact_names(cls, ctx: SiteContext, stages: list[str] | None = None) -> set[str]:
+        """Every placeholder the texts of ``ctx``'s site may use, known without its data (from site.yaml and the
+        codebook's ``stages``, read here when not given)."""
         import pandas as pd
 
         zeros = pd.DataFrame({"year": ctx.years, "cases": 0, "suspects": 0, "source": "-"})
@@ -117,11 +118,11 @@ class Report:
         trends = case_stats.trend_tests(zeros) if len(ctx.years) >= 3 else []
         names = set(ctx.words()) | set(case_facts(ctx, zeros, summary, trends, ctx.lang)) | set(CODING_FACTS)
         names |= {f"claims_{v}" for v in claim_checks.VERDICTS} | {"claims_total"}
-        stages = []
-        try:
-            stages = coding.load_codebook(ctx.data_dir, ctx.lang).stages
-        except DataError:
-            pass
+        if stages is None:
+            try:
+                stages = coding.load_codebook(ctx.data_dir, ctx.lang).stages
+            except DataError:
+                stages = []
         tables, _ = cls.order(len(ctx.years), True, stages, coding.frame([], "documents"))
         names |= {f"table:{t}" for t in tables}
         names |= {f"figure:{f.key}" for f in figures.REGISTRY if f.section != "stage"}

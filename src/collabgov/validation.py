@@ -49,7 +49,7 @@ def validate_site(site: Site, draft: bool = False) -> Problems:
         shown = display_path(folder / "site.yaml")
         problems.add(Problem(shown, line, key, message("unfilled", lang, found=found), unfilled_level))
 
-    known = fact_names(site)
+    known = fact_names(site, coded.codebook.stages if coded is not None else None)
     empty = {}
     if find_table(folder, "claims") is None or _row_count(folder, "claims") == 0:  # no claims: nothing to count
         empty = {name: "claims_empty_cited" for name in known if name.startswith("claims_") or name == "table:claims"}
@@ -133,6 +133,7 @@ def _informant_count(site: Site, coded, lang: str) -> list[Problem]:
     return [Problem(display_path(site.folder / "site.yaml"), line, "study.published_informants", text, WARNING)]
 
 
-def fact_names(site: Site) -> set[str]:
-    """Every placeholder a site's texts may use: the facts of the report and its table and figure references."""
-    return Report.fact_names(SiteContext(site, site.lang, Path(".")))
+def fact_names(site: Site, stages: list[str] | None = None) -> set[str]:
+    """Every placeholder a site's texts may use: the facts of the report and its table and figure references
+    (``stages``: the codebook's, when it is loaded already)."""
+    return Report.fact_names(SiteContext(site, site.lang, Path(".")), stages)
