@@ -158,8 +158,9 @@ def run_all(
 ) -> None:
     """Run ``jobs`` ``workers`` at a time in forked processes; a job starts when the jobs of its site it waits
     for are done. A failure stops the other jobs of the same site only. ``feed`` gives the jobs of the next
-    site (None when there is none): it is asked while the known jobs run, so that the next site is prepared
-    while the workers are busy, never while they wait."""
+    site (None when there is none): it is asked as soon as a worker is free with no known job to start (a site's
+    report waits for both its notebooks: the next site's fill the gap) or every known job has started (the next
+    site is prepared while the last ones run), never after they end."""
     pending = list(jobs)
     finished: set[tuple[str, str]] = set()
     broken: set[str] = set()
@@ -179,7 +180,8 @@ def run_all(
                         started(job)
                         running[pool.submit(run_step, job.step, *job.args)] = job
                         pending.remove(job)
-                if not exhausted and not pending:  # every known job is running: prepare the next site now
+                free = len(running) < max(1, workers)  # and no known job can start on it
+                if not exhausted and (free or not pending):  # prepare the next site now, not after
                     more = feed()
                     if more is None:
                         exhausted = True
