@@ -9,7 +9,7 @@ is longer, is the floor. The builds are then timed beside it: a cold build, a bu
 changed, a build with nothing to do, and a batch of SYNTHETIC sites with one and with two jobs; the
 kernels' memory is sampled during the cold build.
 
-``BENCH_SITES`` sets the size of the batch (default 8). About five minutes on two cores.
+``BENCH_SITES`` sets the size of the batch (default 8). About eight minutes on two cores.
 """
 
 from __future__ import annotations
