@@ -102,20 +102,21 @@ def test_make_lab_runs_as_root_in_containers():
     assert ("--allow-root" in result.stdout) == (os.getuid() == 0), result.stdout
 
 
-def test_validate_lists_the_tables_problems_even_while_site_yaml_cannot_be_read(sandbox):
-    import os
-
+def test_validate_lists_the_tables_problems_even_while_site_yaml_cannot_be_read(sandbox, monkeypatch, capsys):
+    """In-process (the test above runs a real process): the whole to-do list, and the usual summary."""
     with open(sandbox / "data/pujud/site.yaml", "a") as fh:
         fh.write("kecamatan: [unclosed\n")
     write(sandbox / "data/pujud/informants.csv", "informant_id,role_id,role_en,role_status,basis_id,basis_en\n")
     (sandbox / "data/pujud/catatan.csv").symlink_to(sandbox / "Makefile")  # a link the build would refuse
-    env = dict(os.environ, COLLABGOV_ROOT=str(sandbox), LANG="C.UTF-8")
-    result = run(sys.executable, "-m", "collabgov", "validate", "pujud", env=env)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "site.yaml" in result.stderr and "bukan YAML yang sah" in result.stderr  # the site's language
-    assert "data/pujud/informants.csv: belum diisi" in result.stderr
-    assert "data/pujud/catatan.csv: tautan simbolik (symlink) tidak diizinkan" in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (  # the same summary as when site.yaml reads
+    monkeypatch.setenv("COLLABGOV_ROOT", str(sandbox))
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.chdir(sandbox)
+    assert cli.main(["validate", "pujud"]) == 2
+    err = capsys.readouterr().err
+    assert "site.yaml" in err and "bukan YAML yang sah" in err  # the site's language
+    assert "data/pujud/informants.csv: belum diisi" in err
+    assert "data/pujud/catatan.csv: tautan simbolik (symlink) tidak diizinkan" in err
+    assert err.strip().splitlines()[-1] == (  # the same summary as when site.yaml reads
         "situs 'pujud': 3 masalah harus diperbaiki sebelum laporan dapat dibuat (0 peringatan); "
         "tidak ada yang dibuat atau diubah"
     )
