@@ -68,3 +68,21 @@ def test_heatmap_labels_keep_whole_stage_names_and_cells_are_vector(lang, root):
     title = ax.xaxis.label.get_window_extent()
     assert title.y0 - max(t.get_window_extent().y1 for t in ax.get_xticklabels()) >= 0.5 * title.height
     plotting.pyplot().close(fig)
+
+
+@pytest.mark.parametrize("lang, point, other", [("id", ",", "."), ("en", ".", ",")])
+def test_tick_numbers_are_written_as_the_report_writes_numbers(root, lang, point, other):
+    """Suspects per case has fractional ticks (0.5 steps): Indonesian figures write 0,5, as their bar labels do."""
+    from collabgov.cases import load_case_table
+    from collabgov.context import open_site
+
+    ctx = open_site("pujud", lang, "/tmp", root)
+    figure = next(f for f in figures.REGISTRY if f.key == "suspects_per_case")
+    fig, _ = figure.draw(load_case_table(ctx.data_dir, lang, ctx.years), ctx)
+    plotting.numbers_in_language(fig, lang)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert any(point in t for t in ticks) and not any(other in t for t in ticks), ticks
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2021", "2022"]  # an axis of words is left alone
+    plotting.pyplot().close(fig)

@@ -271,6 +271,7 @@ def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
             for lang in ctx.languages:
                 c = ctx.in_language(lang)
                 fig, values = figure.draw(data, c, *extra)
+                plotting.numbers_in_language(fig, lang)
                 fields = c.words() | values
                 saved = save(
                     fig,

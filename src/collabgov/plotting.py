@@ -68,6 +68,26 @@ def pyplot():
     return matplotlib.pyplot
 
 
+def numbers_in_language(fig, lang: str) -> None:
+    """Tick numbers on every numeric axis of ``fig`` written as the report's language writes numbers (0,5 in
+    Indonesian, as the report's tables and the bars' own labels do). Axes of words are left as they are."""
+    from matplotlib.ticker import ScalarFormatter
+
+    decimal = number(0.5, lang, 1)[1]
+    if decimal == ".":
+        return
+    swap = str.maketrans({".": decimal, ",": "."})
+
+    class InLanguage(ScalarFormatter):
+        def __call__(self, x, pos=None):
+            return super().__call__(x, pos).translate(swap)
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(InLanguage())
+
+
 @contextmanager
 def style():
     with pyplot().rc_context(STYLE):
