@@ -19,6 +19,17 @@ def copy_tree(src: Path, dst: Path, ignore=None) -> Path:
     return Path(shutil.copytree(src, dst, ignore=ignore, copy_function=shutil.copyfile))
 
 
+def compendium(root: Path, *sites: str, notebooks: bool = False, ignore=None) -> Path:
+    """A throw-away compendium at ``root``: copies of the named sites (and the notebooks, when asked), and the
+    Makefile by which the package knows a compendium's root."""
+    for slug in sites:
+        copy_tree(ROOT / "data" / slug, root / "data" / slug, ignore=ignore)
+    if notebooks:
+        copy_tree(ROOT / "notebooks", root / "notebooks")
+    (root / "Makefile").write_text("# sandbox\n")
+    return root
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

@@ -16,7 +16,7 @@ from collabgov.site_import import import_into_site
 from collabgov.sites import load_site
 from collabgov.tables import read_table, validate_table
 from collabgov.validation import validate_site
-from conftest import ROOT, copy_tree, examples
+from conftest import ROOT, compendium, examples
 
 CORPUS = yaml.safe_load((ROOT / "tests/bad_inputs/corpus.yaml").read_text())
 
@@ -24,9 +24,7 @@ CORPUS = yaml.safe_load((ROOT / "tests/bad_inputs/corpus.yaml").read_text())
 @pytest.fixture
 def site(tmp_path):
     """A copy of the compendium with Pujud's data and stand-ins for earlier outputs."""
-    copy_tree(ROOT / "data/pujud", tmp_path / "data/pujud")
-    copy_tree(ROOT / "notebooks", tmp_path / "notebooks")
-    (tmp_path / "Makefile").write_text("")
+    compendium(tmp_path, "pujud", notebooks=True)
     for folder in ("figures", "reports"):
         out = tmp_path / folder / "pujud"
         out.mkdir(parents=True)

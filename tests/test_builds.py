@@ -15,7 +15,7 @@ from collabgov import publish
 from collabgov.build import build_sites
 from collabgov.tables import read_table, write_table
 from collabgov.verify import differing_files
-from conftest import ROOT, copy_tree
+from conftest import ROOT, compendium, copy_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -118,9 +118,7 @@ def test_a_notebook_reruns_when_a_table_it_has_started_to_read_changes(sandbox_o
 @pytest.fixture
 def sandbox_of_notebooks(tmp_path):
     root = tmp_path / "compendium"
-    (root / "data").mkdir(parents=True)
-    copy_tree(ROOT / "data/sintetis", root / "data/sintetis")
-    (root / "Makefile").write_text("# sandbox\n")
+    compendium(root, "sintetis")
     stand_in_notebooks(root / "notebooks")
     return root
 

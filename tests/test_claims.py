@@ -9,14 +9,12 @@ from collabgov.report import Report
 from collabgov.sites import load_site
 from collabgov.tables import read_table, write_table
 from collabgov.validation import validate_site
-from conftest import ROOT, copy_tree
+from conftest import compendium
 
 
 @pytest.fixture
 def root(tmp_path):
-    copy_tree(ROOT / "data/sintetis", tmp_path / "data/sintetis")
-    (tmp_path / "Makefile").write_text("")
-    return tmp_path
+    return compendium(tmp_path, "sintetis")
 
 
 def test_a_site_with_claims_shows_them_in_a_numbered_table(root):
@@ -58,9 +56,7 @@ def test_over_three_years_a_change_is_judged_by_the_trend_over_all_of_them(tmp_p
 
     from collabgov.i18n import interval, number, p_value
 
-    copy_tree(ROOT / "data/pujud", tmp_path / "data/pujud")
-    (tmp_path / "Makefile").write_text("")
-    make_student_site(tmp_path)
+    make_student_site(compendium(tmp_path, "pujud"))
     report = Report(SiteContext(load_site(tmp_path, "kota"), "id", tmp_path / "out"))
     claim = next(c for c in report.claims if c.claim_id == "K1")
     trend = next(t for t in report.trends if t.measure == "cases")

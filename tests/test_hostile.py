@@ -24,7 +24,7 @@ from collabgov.errors import DataError
 from collabgov.sites import load_site
 from collabgov.tables import read_table, write_table
 from collabgov.validation import validate_site
-from conftest import ROOT, copy_tree
+from conftest import ROOT, compendium, copy_tree
 
 CORPUS = yaml.safe_load((ROOT / "tests/hostile/corpus.yaml").read_text())
 MARKER = Path("/tmp/collabgov-pwned")
@@ -33,9 +33,7 @@ MARKER = Path("/tmp/collabgov-pwned")
 @pytest.fixture
 def site(tmp_path):
     """A copy of the compendium's SYNTHETIC site, to break."""
-    copy_tree(ROOT / "data/sintetis", tmp_path / "data/sintetis", ignore=shutil.ignore_patterns("import"))
-    (tmp_path / "Makefile").write_text("")
-    return tmp_path
+    return compendium(tmp_path, "sintetis", ignore=shutil.ignore_patterns("import"))
 
 
 def problems_of(root: Path) -> str:

@@ -12,16 +12,14 @@ from collabgov.errors import UsageError
 from collabgov.report import Report
 from collabgov.scheduler import parameters
 from collabgov.sites import load_site
-from conftest import ROOT, copy_tree
+from conftest import ROOT, compendium
 
 NASTY = 'Pu"jud\'\n<script>alert(1)</script> """; import os; os.system("echo owned") #'
 
 
 @pytest.fixture
 def site(tmp_path):
-    copy_tree(ROOT / "data/pujud", tmp_path / "data/pujud")
-    (tmp_path / "Makefile").write_text("")
-    return tmp_path
+    return compendium(tmp_path, "pujud")
 
 
 def test_site_names_cannot_leave_data(site):
