@@ -223,9 +223,9 @@ def build_sites(
                 except DataError as exc:
                     if len(slugs) == 1:
                         raise
-                    for problem in exc.problems:
-                        log(problem.line(lang))
-                    log(f"[{slug}] " + message("data_errors", lang, n=len(exc.errors)))
+                    *lines, summary = exc.lines(lang)
+                    for line in lines + [f"[{slug}] {summary}"]:
+                        log(line)
                     failed.append(slug)
                     continue
                 if b is None:

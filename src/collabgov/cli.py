@@ -13,10 +13,10 @@ import traceback
 from pathlib import Path
 
 from .build import BuildFailed, build_sites, describe
-from .errors import DataError, Problems, UsageError, os_error_key
+from .errors import DataError, UsageError, os_error_key
 from .i18n import message
 from .scaffold import new_site, write_templates
-from .sites import available_sites, check_folder, load_site, peek_site, project_root, site_folder, user_language
+from .sites import available_sites, peek_site, project_root, site_folder, user_language
 from .verify import verify
 
 # validation, site_import and site_comparison are imported inside their commands: each brings pandas
@@ -49,19 +49,9 @@ def cmd_verify(args, root: Path) -> int:
 
 
 def cmd_validate(args, root: Path) -> int:
-    from .validation import validate_site, validate_tables  # pandas: see the note at the top
+    from .validation import validate_folder  # pandas: see the note at the top
 
-    try:
-        site = load_site(root, args.site)
-        lang, problems = site.lang, validate_site(site, draft=args.draft)
-    except DataError as exc:
-        peeked = peek_site(root, args.site)  # the language of the summary: the one site.yaml declares
-        lang, problems = peeked.lang, Problems()
-        problems.add(exc.problems)
-        if all(p.file.endswith("site.yaml") for p in exc.problems):  # site.yaml unreadable: the rest all the same
-            seen = {str(p) for p in exc.problems}
-            problems.add([p for p in check_folder(peeked.folder, lang) if str(p) not in seen])
-            problems.add(validate_tables(peeked.folder, lang, None)[0].items)
+    lang, problems = validate_folder(root, args.site, draft=args.draft)
     for problem in problems.items:
         say(problem.line(lang))
     errors, warnings = len(problems.errors), len(problems.warnings)
@@ -161,9 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args, root)
     except DataError as exc:
         lang = _language(args, root)
-        for problem in exc.problems:
-            say(problem.line(lang))
-        say(message("data_errors", lang, n=len(exc.errors)))
+        for line in exc.lines(lang):
+            say(line)
         return EXIT["data"]
     except UsageError as exc:
         say(f"{message('error_word', exc.lang or _language(args, root))}: {exc}")

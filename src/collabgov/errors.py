@@ -44,6 +44,10 @@ class DataError(Exception):
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.level == ERROR]
 
+    def lines(self, lang: str) -> list[str]:
+        """What a user reads: one tagged line per problem, then how many must be fixed."""
+        return [p.line(lang) for p in self.problems] + [message("data_errors", lang, n=len(self.errors))]
+
 
 class UsageError(Exception):
     """A wrong command-line request (unknown site, unsafe name, missing kernel, a build already running),

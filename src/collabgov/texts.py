@@ -126,6 +126,7 @@ def check(
         return [exc.problem]
     shown = display_path(path_of(folder, lang, section))
     problems = []
+    empty_cited: dict[str, tuple[int, list[str]]] = {}  # one line per reason, at its first use, naming them all
     for match in PLACEHOLDER.finditer(source):
         key = match.group(1)
         line = source[: match.start()].count("\n") + 1
@@ -133,12 +134,10 @@ def check(
             said = message("placeholder_unknown", message_lang, known=_closest(key, known))
             problems.append(Problem(shown, line, key, said))
         elif key in (empty or {}):
-            said = message(empty[key], message_lang)
-            same = next((p for p in problems if p.message == said), None)
-            if same is None:  # one line per file and reason, at its first use, naming every placeholder
-                problems.append(Problem(shown, line, key, said))
-            elif key not in same.column.split(", "):
-                problems[problems.index(same)] = Problem(shown, same.row, f"{same.column}, {key}", said)
+            names = empty_cited.setdefault(empty[key], (line, []))[1]
+            names += [key] if key not in names else []
+    for reason, (line, names) in empty_cited.items():
+        problems.append(Problem(shown, line, ", ".join(names), message(reason, message_lang)))
     for match in UNFILLED.finditer(source):
         line = source[: match.start()].count("\n") + 1
         level = WARNING if draft else "error"

@@ -17,10 +17,10 @@ from . import cases as case_stats
 from . import claims as claim_checks
 from . import coding, texts
 from .context import SiteContext
-from .errors import WARNING, Problem, Problems, display_path
+from .errors import WARNING, DataError, Problem, Problems, display_path
 from .i18n import message
 from .report import Report
-from .sites import Site
+from .sites import Site, check_folder, load_site, peek_site
 from .tables import find_table, read_table, schema_descriptor
 
 # tables a report cannot do without, in the order a student fills them in
@@ -34,6 +34,24 @@ def _row_count(folder: Path, name: str) -> int | None:
         return len(read_table(path, within=folder).rows) if path else None
     except Exception:  # any failure here is reported by the table's own load
         return None
+
+
+def validate_folder(root: Path, slug: str, draft: bool = False) -> tuple[str, Problems]:
+    """`make validate`: the site's language and every problem of its folder. While site.yaml cannot be read,
+    its problems, the folder's links and the tables' problems all the same (the case table and the texts,
+    which need the site's years, wait); a folder refused as a whole (a link, a special file) is not read."""
+    try:
+        site = load_site(root, slug)
+        return site.lang, validate_site(site, draft=draft)
+    except DataError as exc:
+        peeked = peek_site(root, slug)  # the language site.yaml declares, when it cannot be read
+        problems = Problems()
+        problems.add(exc.problems)
+        if all(p.file.endswith("site.yaml") for p in exc.problems):
+            seen = {str(p) for p in exc.problems}
+            problems.add([p for p in check_folder(peeked.folder, peeked.lang) if str(p) not in seen])
+            problems.add(validate_tables(peeked.folder, peeked.lang, None)[0].items)
+        return peeked.lang, problems
 
 
 def validate_site(site: Site, draft: bool = False) -> Problems:
