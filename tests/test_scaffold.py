@@ -215,3 +215,18 @@ def test_the_unknown_placeholder_message_cites_a_section_the_guide_has(lang):
     section = re.search(rf"^## {number}\. .*?(?=^## \d+\. |\Z)", text, re.M | re.S)
     assert section and f"\n### {title}\n" in section.group(0), (guide, number, title)
     assert "`cases_trend_rr`" in section.group(0)
+
+
+def test_the_guides_quote_the_makefile_lines_make_prints():
+    """`make: *** [Makefile:N: target] Error 2` in the guides names the line of that target's collabgov command."""
+    import re
+
+    makefile = (ROOT / "Makefile").read_text().splitlines()
+    quoted = set()
+    for guide in ("docs/panduan.md", "docs/guide.md"):
+        quoted |= set(re.findall(r"Makefile:(\d+): ([a-z-]+)\]", (ROOT / guide).read_text()))
+    assert len(quoted) >= 5
+    for line, target in quoted:
+        start = next(i for i, text in enumerate(makefile) if text.startswith(f"{target}:"))
+        command = next(i for i in range(start + 1, len(makefile)) if "-m collabgov" in makefile[i]) + 1
+        assert int(line) == command, f"the guides quote Makefile:{line} for {target}; its command is on {command}"
