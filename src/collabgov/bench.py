@@ -76,6 +76,7 @@ def kernel_with_imports(folder: Path, name: str) -> float:
             kernel_name=scheduler.KERNEL,
             progress_bar=False,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            shutdown_kernel=scheduler.KERNEL_SHUTDOWN,  # as the build stops its kernels
         )
     )
 
@@ -177,7 +178,7 @@ def main() -> int:
         shutil.copytree(root / "data" / "pujud", work / "data" / "pujud")
         (work / "Makefile").write_text("# bench\n")
         build.check_kernel("en")
-        build.preload()
+        export.preload()
 
         say("measuring the work: kernels with their imports, figures, exports ...")
         kernel = {name: kernel_with_imports(work, name) for name in NOTEBOOK_IMPORTS}

@@ -254,7 +254,7 @@ def build_sites(
             if first is None:
                 return failed
             check_kernel(first.site.lang)
-            preload()
+            importlib.import_module("papermill")  # before the first fork: every step's process runs papermill
             started = time.perf_counter()
 
             def on_start(job):
@@ -293,7 +293,7 @@ def build_sites(
                     )
                 )
 
-            scheduler.run_all(jobs_of(first), jobs, on_done, on_fail, on_start, feed)
+            scheduler.run_all(jobs_of(first), jobs, on_done, on_fail, on_start, feed, export.preload)
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
                 if b.work.exists():
@@ -316,13 +316,6 @@ def describe(exc: BaseException, lang: str) -> str:
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:300]
-
-
-def preload() -> None:
-    """Import what every worker needs once, before forking, so workers do not pay for it again."""
-    importlib.import_module("papermill")
-
-    export.preload()
 
 
 def build(

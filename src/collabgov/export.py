@@ -205,7 +205,8 @@ def mark_docx_draft(path: Path) -> None:
 
 
 def preload() -> None:
-    """Import the exporters once, in the build process, before it forks its workers."""
+    """Import the exporters once, in the build process, so that the report steps forked from it do not each
+    import them again (1.5 s)."""
     for module in ("nbformat", "pypandoc", "nbconvert"):
         importlib.import_module(module)
 

@@ -6,24 +6,28 @@ the steps it waits for, and every site file the step read the last time it ran, 
 loaders recorded it (``inputs.read_bytes`` and ``inputs.glob``). Nothing is declared by hand: a
 notebook that starts reading another table reruns when that table changes.
 
-Steps of one or several sites run ``jobs`` at a time in forked worker processes (each starts a
-kernel for its notebook); a step starts when the steps it waits for are done.
+Steps of one or several sites run ``jobs`` at a time, each in a process forked for it (which starts
+a kernel for its notebook); a step starts when the steps it waits for are done.
 """
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import inputs
 
 KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
+# A kernel whose notebook has run to the end is stopped at once: everything it makes is written by its cells
+# (figures, tables, the record of what it read, appended as it reads), and a polite shutdown only waits for
+# the interpreter to free its objects (0.4 s a step, measured).
+KERNEL_SHUTDOWN = "immediate"
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
                 progress_bar=False,
                 log_output=False,
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # quiet kernels; notebook errors still surface
+                shutdown_kernel=KERNEL_SHUTDOWN,
             )
             break
         except PapermillExecutionError:
@@ -141,11 +146,26 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
 
 @dataclass
 class Job:
-    """One step of one site: ``run_step(step, *args)`` in a worker."""
+    """One step of one site: ``run_step(step, *args)`` in a process of its own."""
 
     key: str  # the site
     step: Step
-    args: tuple  # slug, root, work, input_root, env, then (picklable: they cross into the worker)
+    args: tuple  # slug, root, work, input_root, env, then (inherited by the forked process)
+
+
+class StepProcessDied(RuntimeError):
+    """The process running a step ended without a result (killed, or out of memory)."""
+
+
+def _child(writer, step: Step, args: tuple) -> None:
+    try:
+        result = ("done", run_step(step, *args))
+    except BaseException as exc:  # handed to the build, which tells the user
+        result = ("failed", exc)
+    try:
+        writer.send(result)
+    except Exception:  # an exception that cannot be pickled: its text still reaches the build
+        writer.send(("failed", RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
 
 
 def run_all(
@@ -155,54 +175,75 @@ def run_all(
     failed: Callable[[Job, BaseException], None],
     started: Callable[[Job], None],
     feed: Callable[[], list[Job] | None] | None = None,
+    warm: Callable[[], None] | None = None,
 ) -> None:
-    """Run ``jobs`` ``workers`` at a time in forked processes; a job starts when the jobs of its site it waits
-    for are done. A failure stops the other jobs of the same site only. ``feed`` gives the jobs of the next
-    site (None when there is none): it is asked as soon as a worker is free with no known job to start (a site's
-    report waits for both its notebooks: the next site's fill the gap) or every known job has started (the next
-    site is prepared while the last ones run), never after they end."""
+    """Run ``jobs`` ``workers`` at a time, each in a process forked for it; a job starts when the jobs of its
+    site it waits for are done. A failure stops the other jobs of the same site only.
+
+    ``feed`` gives the jobs of the next site (None when there is none): it is asked as soon as a worker is free
+    with no known job to start (a site's report waits for both its notebooks: the next site's fill the gap) or
+    every known job has started (the next site is prepared while the last ones run), never after they end.
+    ``warm`` (once) readies this process for the jobs that export, which inherit it: at the first moment a
+    worker is free with nothing to start, or else just before the first of those jobs."""
     pending = list(jobs)
     finished: set[tuple[str, str]] = set()
     broken: set[str] = set()
     names = {(j.key, j.step.name) for j in jobs}
     exhausted = feed is None
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-        running: dict = {}
-        try:
-            while pending or running or not exhausted:
-                for job in list(pending):
-                    if job.key in broken:
-                        pending.remove(job)
-                        continue
-                    ready = all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
-                    if ready and len(running) < max(1, workers):
-                        started(job)
-                        running[pool.submit(run_step, job.step, *job.args)] = job
-                        pending.remove(job)
-                free = len(running) < max(1, workers)  # and no known job can start on it
-                if not exhausted and (free or not pending):  # prepare the next site now, not after
-                    more = feed()
-                    if more is None:
-                        exhausted = True
-                    else:
-                        pending += more
-                        names |= {(j.key, j.step.name) for j in more}
+    slots = max(1, workers)
+    running: dict = {}  # result pipe -> (process, job)
+
+    def warmed() -> None:
+        nonlocal warm
+        if warm is not None:
+            warm, ready = None, warm
+            ready()
+
+    try:
+        while pending or running or not exhausted:
+            for job in list(pending):
+                if job.key in broken:
+                    pending.remove(job)
                     continue
-                if not running:
-                    break
-                complete, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in complete:
-                    job = running.pop(future)
-                    try:
-                        seconds = future.result()
-                    except BaseException as exc:  # keep building the other sites; report this one
-                        broken.add(job.key)
-                        failed(job, exc)
-                        continue
-                    finished.add((job.key, job.step.name))
-                    done(job, seconds)
-        except BaseException:
-            for future in running:
-                future.cancel()
-            raise
+                ready = all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
+                if ready and len(running) < slots:
+                    if job.step.exports:
+                        warmed()
+                    started(job)
+                    reader, writer = context.Pipe(duplex=False)
+                    process = context.Process(target=_child, args=(writer, job.step, job.args))
+                    process.start()
+                    writer.close()
+                    running[reader] = (process, job)
+                    pending.remove(job)
+            free = len(running) < slots  # and no known job can start on it
+            if not exhausted and (free or not pending):  # prepare the next site now, not after
+                more = feed()
+                if more is None:
+                    exhausted = True
+                else:
+                    pending += more
+                    names |= {(j.key, j.step.name) for j in more}
+                continue
+            if free and pending:
+                warmed()
+            if not running:
+                break
+            for reader in multiprocessing.connection.wait(list(running)):
+                process, job = running.pop(reader)
+                try:
+                    outcome, value = reader.recv()
+                except EOFError:
+                    outcome, value = "failed", StepProcessDied(f"exit code {process.exitcode}")
+                process.join()
+                reader.close()
+                if outcome == "failed":  # keep building the other sites; report this one
+                    broken.add(job.key)
+                    failed(job, value)
+                    continue
+                finished.add((job.key, job.step.name))
+                done(job, value)
+    finally:  # an interrupted build waits for the steps still running (they were interrupted too)
+        for process, _ in running.values():
+            process.join()

@@ -1,0 +1,73 @@
+"""The scheduler on its own: order, failures and the warm-up of the build process, with steps that stand in
+for notebook runs (``run_step`` replaced; each step's process is forked from the test, so it runs the stand-in)."""
+
+import os
+
+from collabgov import scheduler
+from collabgov.scheduler import Job, Step
+
+WARMED = []
+
+
+def steps(site: str) -> list[Job]:
+    analysis = [Step("01_case_table", "01.ipynb", "id"), Step("02_stage_findings", "02.ipynb", "id")]
+    report = Step("report.id", "report.ipynb", "id", after=("01_case_table", "02_stage_findings"), exports=True)
+    return [Job(site, step, (site,)) for step in analysis + [report]]
+
+
+def stand_in(step: Step, site: str) -> float:
+    """What a step saw of the build process when it ran: whether it was warmed up."""
+    if site == "dies" and step.name == "02_stage_findings":
+        os._exit(9)  # as a process killed from outside
+    if site == "raises" and step.name == "01_case_table":
+        raise ValueError("the notebook failed")
+    return float(len(WARMED))
+
+
+def run(monkeypatch, jobs: list[Job], workers: int = 2):
+    monkeypatch.setattr(scheduler, "run_step", stand_in)
+    WARMED.clear()
+    events = []
+    scheduler.run_all(
+        jobs,
+        workers,
+        done=lambda job, value: events.append(("done", job.key, job.step.name, value)),
+        failed=lambda job, exc: events.append(("failed", job.key, job.step.name, exc)),
+        started=lambda job: events.append(("started", job.key, job.step.name)),
+        warm=lambda: WARMED.append("exporters"),
+    )
+    return events
+
+
+def test_a_report_starts_after_both_notebooks_in_a_process_that_was_warmed_up_once(monkeypatch):
+    events = run(monkeypatch, steps("a") + steps("b"))
+    order = [(e[1], e[2]) for e in events if e[0] == "started"]
+    for site in "ab":
+        report = order.index((site, "report.id"))
+        done = [i for i, e in enumerate(events) if e[0] == "done" and e[1] == site and e[2] != "report.id"]
+        assert len(done) == 2 and max(done) < events.index(("started", site, "report.id"))
+        assert report > order.index((site, "01_case_table"))
+    assert WARMED == ["exporters"]  # once, in the build process
+    reports = [e for e in events if e[0] == "done" and e[2] == "report.id"]
+    assert [e[3] for e in reports] == [1.0, 1.0]  # each report's process inherited the warm-up
+
+
+def test_a_step_whose_process_dies_fails_its_site_only(monkeypatch):
+    events = run(monkeypatch, steps("dies") + steps("b"))
+    failed = [e for e in events if e[0] == "failed"]
+    assert [(e[1], e[2]) for e in failed] == [("dies", "02_stage_findings")]
+    assert isinstance(failed[0][3], scheduler.StepProcessDied) and "9" in str(failed[0][3])
+    assert ("started", "dies", "report.id") not in events  # its report never starts
+    assert {e[2] for e in events if e[0] == "done" and e[1] == "b"} == {
+        "01_case_table",
+        "02_stage_findings",
+        "report.id",
+    }
+
+
+def test_an_error_in_a_step_reaches_the_build_with_its_text(monkeypatch):
+    events = run(monkeypatch, steps("raises"), workers=1)
+    (failed,) = [e for e in events if e[0] == "failed"]
+    assert failed[2] == "01_case_table" and isinstance(failed[3], ValueError)
+    assert str(failed[3]) == "the notebook failed"
+    assert WARMED == []  # no report ran: nothing to warm up for
