@@ -235,9 +235,6 @@ def save(
         fig.savefig(out / f"{figure_id}.png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(out / f"{figure_id}.svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plotting.pyplot().close(fig)
-    # A closed figure is freed only when Python next collects reference cycles: without this, a notebook that
-    # draws many figures held about 10 MB more for each (the findings kernel peaked at 340 MB, now 217 MB).
-    gc.collect()
     from PIL import Image
 
     with Image.open(out / f"{figure_id}.png") as image:
@@ -268,6 +265,22 @@ def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
     return the figures in the notebook's language (so that the executed notebook shows them)."""
     stages = data.codebook.stages if kind == "coded" else []
     shown = []
+    # A closed figure is freed only when Python next collects reference cycles: a notebook drawing many held
+    # about 10 MB more for each (the findings kernel peaked at 340 MB). Each is collected once saved; what
+    # existed before the first is set aside, so that a collection costs 2 ms instead of 75 ms.
+    gc.freeze()
+    try:
+        for lang, saved in _draw_each(ctx, kind, data, stages):
+            gc.collect()
+            if lang == ctx.lang:
+                shown.append(saved)
+    finally:
+        gc.unfreeze()
+    return shown
+
+
+def _draw_each(ctx, kind: str, data, stages: list[str]):
+    """(language, saved figure) for each figure of ``kind``, drawn and saved one after another."""
     for figure in (f for f in REGISTRY if f.data == kind):
         for extra, key in (
             [((s,), f"{figure.key}_{s}") for s in stages] if figure.section == "stage" else [((), figure.key)]
@@ -287,6 +300,5 @@ def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
                     inputs=_inputs(figure, c, data),
                     synthetic=c.synthetic,
                 )
-                if lang == ctx.lang:
-                    shown.append(saved)
-    return shown
+                del fig  # the collection that follows can free it
+                yield lang, saved
