@@ -1,7 +1,10 @@
 """The scheduler on its own: order, failures and the warm-up of the build process, with steps that stand in
 for notebook runs (``run_step`` replaced; each step's process is forked from the test, so it runs the stand-in)."""
 
+import json
 import os
+
+import pytest
 
 from collabgov import scheduler
 from collabgov.scheduler import Job, Step
@@ -71,3 +74,33 @@ def test_an_error_in_a_step_reaches_the_build_with_its_text(monkeypatch):
     assert failed[2] == "01_case_table" and isinstance(failed[3], ValueError)
     assert str(failed[3]) == "the notebook failed"
     assert WARMED == []  # no report ran: nothing to warm up for
+
+
+@pytest.mark.e2e
+def test_the_executed_notebook_is_written_once_and_also_when_a_cell_fails(tmp_path, monkeypatch):
+    import nbformat
+    import papermill
+    import papermill.engines
+    from nbformat.v4 import new_code_cell, new_notebook
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = new_notebook(cells=[new_code_cell("print('first')"), new_code_cell("1 / 0"), new_code_cell("print('never')")])
+    nb.metadata["kernelspec"] = {"name": scheduler.KERNEL, "display_name": scheduler.KERNEL, "language": "python"}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    writes = []
+    real = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: writes.append(path) or real(nb, path))
+    scheduler._register_engine()
+    with pytest.raises(PapermillExecutionError):
+        papermill.execute_notebook(
+            str(tmp_path / "in.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            kernel_name=scheduler.KERNEL,
+            progress_bar=False,
+            engine_name=scheduler.ENGINE,
+            shutdown_kernel=scheduler.KERNEL_SHUTDOWN,
+        )
+    assert writes == [str(tmp_path / "out.ipynb")]  # once, at the end (papermill wrote it after every cell)
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    text = json.dumps(executed)
+    assert "first" in text and "ZeroDivisionError" in text and "never" not in text.replace("print('never')", "")
