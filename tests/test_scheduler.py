@@ -104,3 +104,41 @@ def test_the_executed_notebook_is_written_once_and_also_when_a_cell_fails(tmp_pa
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     text = json.dumps(executed)
     assert "first" in text and "ZeroDivisionError" in text and "never" not in text.replace("print('never')", "")
+
+
+def test_a_check_that_fails_interrupts_its_sites_running_steps_only(monkeypatch):
+    """A site's check runs in the build process while its first steps run; when it finds errors, those steps
+    are interrupted (a student waits for the problems, not for the notebooks) and the other site's are not."""
+    import time
+
+    def slow(step: Step, site: str) -> float:
+        time.sleep(0.2 if site == "b" else 30)
+        return 0.0
+
+    def check(site: str) -> None:
+        time.sleep(0.1)  # the steps have started
+        if site == "bad":
+            raise ValueError("cases.csv:3: cases")
+
+    monkeypatch.setattr(scheduler, "run_step", slow)
+    events = []
+    jobs = []
+    for site in ("bad", "b"):
+        jobs += [j for j in steps(site) if not j.step.exports]
+        jobs.append(Job(site, Step("check", "", "id"), (), local=lambda site=site: check(site)))
+    start = time.perf_counter()
+    scheduler.run_all(
+        jobs,
+        4,
+        done=lambda job, value: events.append(("done", job.key, job.step.name)),
+        failed=lambda job, exc: events.append(("failed", job.key, job.step.name, type(exc).__name__)),
+        started=lambda job: None,
+    )
+    assert time.perf_counter() - start < 10  # not the 30 s the bad site's steps would take
+    assert ("failed", "bad", "check", "ValueError") in events
+    assert {e[2] for e in events if e[:2] == ("failed", "bad") and e[2] != "check"} == {
+        "01_case_table",
+        "02_stage_findings",
+    }
+    assert all(e[3] == "KeyboardInterrupt" for e in events if e[:2] == ("failed", "bad") and e[2] != "check")
+    assert {e[2] for e in events if e[:2] == ("done", "b")} == {"01_case_table", "02_stage_findings"}

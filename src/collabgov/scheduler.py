@@ -13,9 +13,11 @@ a kernel for its notebook); a step starts when the steps it waits for are done.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,11 +181,13 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
 
 @dataclass
 class Job:
-    """One step of one site: ``run_step(step, *args)`` in a process of its own."""
+    """One step of one site: ``run_step(step, *args)`` in a process of its own, or ``local()`` in this one."""
 
     key: str  # the site
     step: Step
     args: tuple  # slug, root, work, input_root, env, then (inherited by the forked process)
+    waits: tuple[str, ...] = ()  # jobs of the site it waits for besides its step's
+    local: Callable[[], None] | None = None  # short work run here as soon as it may, without a worker
 
 
 class StepProcessDied(RuntimeError):
@@ -191,10 +195,14 @@ class StepProcessDied(RuntimeError):
 
 
 def _child(writer, step: Step, args: tuple) -> None:
+    # papermill's failures reach the build as exceptions, told in the site's language; its log would repeat
+    # them in English (and tell of the kernel of a step interrupted on purpose)
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
     try:
         result = ("done", run_step(step, *args))
-    except BaseException as exc:  # handed to the build, which tells the user
+    except BaseException as exc:  # handed to the build, which tells the user (an interruption too)
         result = ("failed", exc)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption now would only lose the result
     try:
         writer.send(result)
     except Exception:  # an exception that cannot be pickled: its text still reaches the build
@@ -211,7 +219,9 @@ def run_all(
     warm: Callable[[], None] | None = None,
 ) -> None:
     """Run ``jobs`` ``workers`` at a time, each in a process forked for it; a job starts when the jobs of its
-    site it waits for are done. A failure stops the other jobs of the same site only.
+    site it waits for are done. A failure stops the other jobs of the same site only. A ``local`` job runs in
+    this process, without a worker, in its turn in the list (after the jobs before it that could start);
+    ``done`` is not told of it, and when it fails the site's running jobs are interrupted.
 
     ``feed`` gives the jobs of the next site (None when there is none): it is asked as soon as a worker is free
     with no known job to start (a site's report waits for both its notebooks: the next site's fill the gap) or
@@ -239,7 +249,21 @@ def run_all(
                 if job.key in broken:
                     pending.remove(job)
                     continue
-                ready = all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
+                waits = job.step.after + job.waits
+                ready = all((job.key, a) in finished or (job.key, a) not in names for a in waits)
+                if ready and job.local is not None:
+                    pending.remove(job)
+                    try:
+                        job.local()
+                    except Exception as exc:  # the site's running jobs are interrupted: their work is lost
+                        broken.add(job.key)
+                        for process, other in running.values():
+                            if other.key == job.key:
+                                os.kill(process.pid, signal.SIGINT)
+                        failed(job, exc)
+                    else:
+                        finished.add((job.key, job.step.name))
+                    continue
                 if ready and len(running) < slots:
                     if job.step.exports:
                         warmed()
@@ -267,11 +291,13 @@ def run_all(
                 process, job = running.pop(reader)
                 try:
                     outcome, value = reader.recv()
-                except EOFError:
+                except EOFError:  # it ended without a word
                     outcome, value = "failed", None
+                except Exception as exc:  # a failure that cannot be read back here: its text can
+                    outcome, value = "failed", RuntimeError(f"{type(exc).__name__}: {exc}")
                 process.join()
                 reader.close()
-                if value is None:  # it ended without a word
+                if value is None:
                     value = StepProcessDied(f"exit code {process.exitcode}")
                 if outcome == "failed":  # keep building the other sites; report this one
                     broken.add(job.key)
