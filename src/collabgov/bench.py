@@ -297,7 +297,7 @@ def main() -> int:
     print(f"{'speed-up, 2 jobs over 1':<44} {one / two:8.2f}")
     print(
         f"{'this machine: 2 copies of CPU work at once':<44} {scaling:8.2f}  x as fast as one after the other "
-        "(median of 5; the ceiling of a speed-up here)"
+        "(median of 5, just after the batches; on a shared machine it changes from minute to minute)"
     )
     print(
         f"\nthe cold build's floor: pieces {pieces:.2f} s in all / {cores} cores = {pieces / cores:.2f} s; "

@@ -230,7 +230,8 @@ def build_sites(
         def tell(slug: str, exc: DataError) -> None:
             """A site whose data has problems: alone, they are raised (after its running steps end); in a
             batch, told now, and the site skipped."""
-            failed.append(slug)
+            if slug not in failed:
+                failed.append(slug)
             data_errors[slug] = exc
             if len(slugs) > 1:
                 *lines, summary = exc.lines(peeked[slug].lang)
