@@ -7,7 +7,7 @@ import shutil
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collabgov import qda_files, texts
@@ -110,6 +110,7 @@ def test_damaged_qdpx(tmp_path, seed):
 
 @SETTINGS
 @given(seed=st.integers(0, 10**9))
+@example(seed=576)  # its XML declares the encoding 'utd-8', unknown to Python (it was a LookupError)
 def test_damaged_project_xml_inside_a_good_zip(tmp_path, seed):
     with zipfile.ZipFile(io.BytesIO(good_qdpx())) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}

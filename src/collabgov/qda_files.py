@@ -88,6 +88,8 @@ def read_qdpx(path: Path, lang: str = "en") -> Imported:
             raise _refuse(shown, None, "qdpx_projects", lang, found=len(projects))
         try:
             root = ElementTree.fromstring(_member(zf, members[projects[0]], shown, lang))
+        except LookupError:  # an encoding Python does not know, declared in the XML's first line
+            raise _refuse(shown, projects[0], "qdpx_bad_xml", lang, detail=message("xml_encoding", lang)) from None
         except (ParseError, DefusedXmlException, ValueError) as exc:
             line, column = getattr(exc, "position", (None, None))
             where = message("xml_position", lang, line=line, column=column) if line else type(exc).__name__
