@@ -41,7 +41,7 @@ def test_bad_data_is_reported_without_traceback_and_touches_nothing(sandbox):
     assert "data/pujud/cases.csv:3: cases: seharusnya paling kecil 0, tertulis '-15'" in result.stderr
     assert (reports / "report.id.html").read_text() == "earlier report"
     assert not (sandbox / "figures" / "pujud").exists()
-    # the notebooks that had started while the data was checked were stopped, and are neither told nor kept
+    # the check stops the build before any notebook runs: none is told of, nothing is kept
     assert "GAGAL" not in result.stderr and "Kernel" not in result.stderr
     assert not (sandbox / "build" / "pujud.failed").exists() and not (sandbox / "build" / "pujud.tmp").exists()
 

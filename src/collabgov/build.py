@@ -3,10 +3,9 @@
 For each site, under its lock (``publish.site_lock``): a publish that was cut off is rolled back,
 leftovers of a killed build are removed, and the site is up to date when no step's fingerprint
 changed (``scheduler.stale``). Otherwise the site folder is copied into ``build/<site>.tmp/input/``
-(the snapshot: notebooks read it, not ``data/``, so an edit during a build cannot mix into it), and
-its stale steps run. The snapshot is checked in full (``check``) while the first of them start; the
-reports wait for the check, and a site that fails it is stopped with nothing made. When all of a site's
-steps have run, the report is exported, the manifest and gallery written, and both output folders are
+(the snapshot: notebooks read it, not ``data/``, so an edit during a build cannot mix into it),
+checked in full (``validation.validate_site``), and its stale steps run. When all of a site's steps
+have run, the report is exported, the manifest and gallery written, and both output folders are
 published together (``publish.publish``); the stamps that record what was built are written last.
 """
 
@@ -20,7 +19,6 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 
 from . import export, provenance, publish, scheduler
@@ -29,8 +27,6 @@ from .gallery import gallery
 from .i18n import message
 from .inputs import site_files
 from .sites import Site, load_site, peek_site
-
-CHECK = "check"  # the name of a site's check among its steps
 
 
 class BuildFailed(Exception):
@@ -53,7 +49,6 @@ class SiteBuild:
     """One site's build in progress."""
 
     site: Site  # as read from the snapshot
-    folder: Path  # the site folder the user edits
     work: Path
     steps: list[scheduler.Step]
     todo: list[scheduler.Step]
@@ -124,12 +119,21 @@ def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Site
     todo = scheduler.stale(steps, stamps if whole else {}, live.folder, root, code, extra)
     if not todo:
         return None
-    live = load_site(root, slug)  # checked in full (``check``) only when something must run
+    live = load_site(root, slug)  # checked in full only when something must run
+    # Imported here, not at the top: the checks bring pandas (0.5 s measured with -X importtime),
+    # which a build that finds nothing to do must not pay (it takes 0.2 s without them).
+    from .validation import validate_site
+
     publish.check_writable(out, slug, lang)
     work = out / "build" / f"{slug}.tmp"
     (work / "report").mkdir(parents=True)
     try:
         site = snapshot(live, work)
+        problems = as_live(validate_site(site, draft).items, site.folder, live.folder)
+        if any(p.level == ERROR for p in problems):
+            raise DataError(problems)  # shown with its warnings, each once, by the command line
+        for warning in problems:
+            log(warning.line(site.lang))
         if len(todo) < len(steps):  # seed with the published outputs the steps that do not run would make
             for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
                 if src.is_dir():
@@ -140,24 +144,7 @@ def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Site
     record = provenance.collect(root, site, rev) | {"draft": draft}  # a draft says so in every output
     provenance.write_json(work / "report" / "provenance.json", record)  # the report notebook shows it
     env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
-    return SiteBuild(site, live.folder, work, steps, todo, stamps, record, extra, env, set())
-
-
-def check(b: SiteBuild, draft: bool) -> None:
-    """The site's snapshot checked in full (``validation.validate_site``); its warnings told, its errors raised.
-
-    It runs in the build process while the site's first notebooks start: those read the snapshot through the
-    package's loaders, which check what they read, and nothing that shows the site's texts (a report) starts,
-    nor is anything published, until the check has passed."""
-    # Imported here, not at the top: the checks bring pandas (0.5 s measured with -X importtime),
-    # which a build that finds nothing to do must not pay (it takes 0.2 s without them).
-    from .validation import validate_site
-
-    problems = as_live(validate_site(b.site, draft).items, b.site.folder, b.folder)
-    if any(p.level == ERROR for p in problems):
-        raise DataError(problems)  # shown with its warnings, each once, by the command line
-    for warning in problems:
-        log(warning.line(b.site.lang))
+    return SiteBuild(site, work, steps, todo, stamps, record, extra, env, set())
 
 
 def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
@@ -225,21 +212,9 @@ def build_sites(
         builds: dict[str, SiteBuild] = {}
         queue = list(slugs)
 
-        data_errors: dict[str, DataError] = {}
-
-        def tell(slug: str, exc: DataError) -> None:
-            """A site whose data has problems: alone, they are raised (after its running steps end); in a
-            batch, told now, and the site skipped."""
-            if slug not in failed:
-                failed.append(slug)
-            data_errors[slug] = exc
-            if len(slugs) > 1:
-                *lines, summary = exc.lines(peeked[slug].lang)
-                for line in lines + [f"[{slug}] {summary}"]:
-                    log(line)
-
         def next_site() -> SiteBuild | None:
-            """Snapshot the next site that has work to do (None when none is left)."""
+            """Check and snapshot the next site that has work to do (None when none is left). In a batch, a
+            site whose data has problems is told and skipped; alone, its problems are raised."""
             while queue:
                 slug = queue.pop(0)
                 lang = peeked[slug].lang
@@ -248,7 +223,10 @@ def build_sites(
                 except DataError as exc:
                     if len(slugs) == 1:
                         raise
-                    tell(slug, exc)
+                    *lines, summary = exc.lines(lang)
+                    for line in lines + [f"[{slug}] {summary}"]:
+                        log(line)
+                    failed.append(slug)
                     continue
                 if b is None:
                     log(message("up_to_date", lang, site=slug))
@@ -259,20 +237,13 @@ def build_sites(
             return None
 
         def jobs_of(b: SiteBuild) -> list[scheduler.Job]:
-            """The site's steps, then its check: it runs here once the first steps have started, and the
-            report steps wait for it."""
             slug = b.site.slug
-            run = [
+            return [
                 scheduler.Job(
-                    slug,
-                    step,
-                    (slug, root, b.work, b.input_root, b.env, export_report if step.exports else None),
-                    waits=(CHECK,) if step.exports else (),
+                    slug, step, (slug, root, b.work, b.input_root, b.env, export_report if step.exports else None)
                 )
                 for step in b.todo
             ]
-            site_check = scheduler.Step(CHECK, "", b.site.lang)
-            return run + [scheduler.Job(slug, site_check, (), local=partial(check, b, draft))]
 
         def feed() -> list[scheduler.Job] | None:
             b = next_site()
@@ -309,13 +280,6 @@ def build_sites(
 
             def on_fail(job, exc):
                 b = builds[job.key]
-                if job.step.name == CHECK:
-                    if not isinstance(exc, DataError):
-                        raise exc  # a fault of the check itself, not of the data
-                    tell(job.key, exc)
-                    return
-                if job.key in data_errors:  # a notebook that met the problems the check found: they are told
-                    return
                 if job.key not in failed:
                     failed.append(job.key)
                 log(
@@ -332,12 +296,8 @@ def build_sites(
             scheduler.run_all(jobs_of(first), jobs, on_done, on_fail, on_start, feed, export.preload)
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
-                if slug in data_errors:  # nothing was made of it
-                    shutil.rmtree(b.work, ignore_errors=True)
-                elif b.work.exists():
+                if b.work.exists():
                     publish.keep_failed(out, slug, b.work)
-        if len(slugs) == 1 and data_errors:
-            raise data_errors[slugs[0]]
     return failed
 
 

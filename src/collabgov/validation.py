@@ -5,7 +5,7 @@ problem: rows that break their table's schema, references between tables, claims
 texts (placeholders, images, links), parts left unfilled (``[TULIS: ...]``) and tables that are
 still empty, plus warnings that do not stop a build (suspects fewer than cases, a published count
 of informants that differs from the informants table). ``make validate`` prints them all as a
-to-do list; a build stops, with nothing made or changed, while any is an error.
+to-do list; the build refuses to start while any is an error.
 """
 
 from __future__ import annotations
