@@ -15,7 +15,7 @@ def run() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away (`| head`): nothing more to tell it
+        except (OSError, ValueError, AttributeError):  # a reader gone (`| head`), a stream closed (`1>&-`)
             pass
     os._exit(code)
 

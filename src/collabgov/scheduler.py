@@ -107,14 +107,17 @@ ENGINE = "collabgov"
 
 
 def _register_engine() -> None:
-    """papermill's engine for nbclient, writing the executed notebook once, when the run ends (also when it
-    fails or is interrupted), instead of after every cell: those writes cost the report step 0.5-1 s (its
-    notebook carries every figure) and 0.8 s of CPU, measured."""
+    """papermill's engine for nbclient, writing the executed notebook once, when the run ends, instead of
+    after every cell: those writes cost the report step 0.5-1 s (its notebook carries every figure) and 0.8 s
+    of CPU, measured. papermill writes it itself when the notebook ran to its end or stopped at a cell's
+    error; the engine writes it when the run broke off otherwise (the kernel died, the build was interrupted)."""
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
     class SavedAtEnd(NotebookExecutionManager):
+        broke_off = False
+
         def save(self, **kwargs):
-            if self.end_time is not None:  # set by notebook_complete, which papermill calls however the run ends
+            if self.broke_off:
                 super().save(**kwargs)
 
     class Engine(NBClientEngine):
@@ -126,6 +129,9 @@ def _register_engine() -> None:
             nb_man.notebook_start()
             try:
                 cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            except BaseException:
+                nb_man.broke_off = True
+                raise
             finally:
                 nb_man.cleanup_pbar()
                 nb_man.notebook_complete()
@@ -181,22 +187,21 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
 
 @dataclass
 class Job:
-    """One step of one site: ``run_step(step, *args)`` in a process of its own, or ``local()`` in this one."""
+    """One step of one site: ``run_step(step, *args)`` in a process of its own."""
 
     key: str  # the site
     step: Step
     args: tuple  # slug, root, work, input_root, env, then (inherited by the forked process)
-    waits: tuple[str, ...] = ()  # jobs of the site it waits for besides its step's
-    local: Callable[[], None] | None = None  # short work run here as soon as it may, without a worker
 
 
 class StepProcessDied(RuntimeError):
     """The process running a step ended without a result (killed, or out of memory)."""
 
 
-def _child(writer, step: Step, args: tuple) -> None:
+def _child(reader, writer, step: Step, args: tuple) -> None:
+    reader.close()  # the build's end: with it closed here, a build that is gone cannot leave this one waiting
     # papermill's failures reach the build as exceptions, told in the site's language; its log would repeat
-    # them in English (and tell of the kernel of a step interrupted on purpose)
+    # them in English
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     try:
         result = ("done", run_step(step, *args))
@@ -205,6 +210,8 @@ def _child(writer, step: Step, args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption now would only lose the result
     try:
         writer.send(result)
+    except OSError:  # the build is gone
+        pass
     except Exception:  # an exception that cannot be pickled: its text still reaches the build
         writer.send(("failed", RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
 
@@ -219,9 +226,8 @@ def run_all(
     warm: Callable[[], None] | None = None,
 ) -> None:
     """Run ``jobs`` ``workers`` at a time, each in a process forked for it; a job starts when the jobs of its
-    site it waits for are done. A failure stops the other jobs of the same site only. A ``local`` job runs in
-    this process, without a worker, in its turn in the list (after the jobs before it that could start);
-    ``done`` is not told of it, and when it fails the site's running jobs are interrupted.
+    site it waits for are done. A failure keeps the jobs of its site that have not started from starting, and
+    no other site's.
 
     ``feed`` gives the jobs of the next site (None when there is none): it is asked as soon as a worker is free
     with no known job to start (a site's report waits for both its notebooks: the next site's fill the gap) or
@@ -249,27 +255,13 @@ def run_all(
                 if job.key in broken:
                     pending.remove(job)
                     continue
-                waits = job.step.after + job.waits
-                ready = all((job.key, a) in finished or (job.key, a) not in names for a in waits)
-                if ready and job.local is not None:
-                    pending.remove(job)
-                    try:
-                        job.local()
-                    except Exception as exc:  # the site's running jobs are interrupted: their work is lost
-                        broken.add(job.key)
-                        for process, other in running.values():
-                            if other.key == job.key:
-                                os.kill(process.pid, signal.SIGINT)
-                        failed(job, exc)
-                    else:
-                        finished.add((job.key, job.step.name))
-                    continue
+                ready = all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
                 if ready and len(running) < slots:
                     if job.step.exports:
                         warmed()
                     started(job)
                     reader, writer = context.Pipe(duplex=False)
-                    process = context.Process(target=_child, args=(writer, job.step, job.args))
+                    process = context.Process(target=_child, args=(reader, writer, job.step, job.args))
                     process.start()
                     writer.close()
                     running[reader] = (process, job)
@@ -291,13 +283,11 @@ def run_all(
                 process, job = running.pop(reader)
                 try:
                     outcome, value = reader.recv()
-                except EOFError:  # it ended without a word
+                except EOFError:
                     outcome, value = "failed", None
-                except Exception as exc:  # a failure that cannot be read back here: its text can
-                    outcome, value = "failed", RuntimeError(f"{type(exc).__name__}: {exc}")
                 process.join()
                 reader.close()
-                if value is None:
+                if value is None:  # it ended without a word
                     value = StepProcessDied(f"exit code {process.exitcode}")
                 if outcome == "failed":  # keep building the other sites; report this one
                     broken.add(job.key)
@@ -305,6 +295,10 @@ def run_all(
                     continue
                 finished.add((job.key, job.step.name))
                 done(job, value)
-    finally:  # an interrupted build waits for the steps still running (they were interrupted too)
-        for process, _ in running.values():
+    finally:  # a build cut short waits for the steps still running (on Ctrl-C, they were interrupted too)
+        for reader, (process, _) in running.items():
+            try:
+                reader.recv()  # read, so that a step with a long result is not left waiting to write it
+            except Exception:
+                pass
             process.join()
