@@ -144,3 +144,21 @@ def test_no_catalogue_text_uses_a_field_name_the_lookup_itself_takes():
         for text in found:
             fields = {name for _, name, _, _ in string.Formatter().parse(text) if name}
             assert not fields & {"lang", "key", "prefix"}, text
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error(tmp_path):
+    """`make validate | head -0`: the output has nowhere to go; that is no bug to report."""
+    import os
+
+    env = dict(os.environ, COLLABGOV_ROOT=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collabgov", "validate", "pujud"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    proc.stdout.close()  # before the command writes its first line
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141
+    assert "galat internal" not in err and "Traceback" not in err

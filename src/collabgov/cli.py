@@ -23,7 +23,7 @@ from .verify import verify
 # (0.5-0.8 s measured with `python -X importtime`), which `build` with nothing to do must not pay
 # (0.2 s without them).
 
-EXIT = {"ok": 0, "failed": 1, "data": 2, "internal": 70, "interrupted": 130}
+EXIT = {"ok": 0, "failed": 1, "data": 2, "internal": 70, "interrupted": 130, "pipe_closed": 141}
 
 
 def say(text: str) -> None:
@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say(message("interrupted", _language(args, root)))
         return EXIT["interrupted"]
+    except BrokenPipeError:  # the reader of its output went away (`| head`): nothing to report, as a shell would
+        return EXIT["pipe_closed"]
     except BaseException as exc:  # the one place where every other failure becomes one line
         lang = _language(args, root)
         if isinstance(exc, BuildFailed):
