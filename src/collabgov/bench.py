@@ -84,29 +84,19 @@ def kernel_with_imports(folder: Path, name: str) -> float:
 
 
 def figure_pieces(root: Path, slug: str, out: Path) -> dict[str, dict[str, float]]:
-    """Seconds to draw and save each figure of the site, by the notebook that draws it."""
-    pieces: dict[str, dict[str, float]] = {"01_case_table": {}, "02_stage_findings": {}}
+    """Seconds to draw and save each figure of the site (as the notebooks do, ``figures.draw_each``), by the
+    notebook that draws it."""
     ctx = open_site(slug, "id", out, root)
-    data = {"cases": load_case_table(ctx.data_dir, "id", ctx.years), "coded": load_coded_data(ctx.data_dir, "id")}
-    stages = data["coded"].codebook.stages
-    for figure in figures.REGISTRY:
-        notebook = "01_case_table" if figure.data == "cases" else "02_stage_findings"
-        keys = [(f"{figure.key}_{s}", (s,)) for s in stages] if figure.section == "stage" else [(figure.key, ())]
-        for key, extra in keys:
-            for lang in ctx.languages:
-                c = ctx.in_language(lang)
-                start = time.perf_counter()
-                fig, values = figure.draw(data[figure.data], c, *extra)
-                figures.save(
-                    fig,
-                    f"{key}.{lang}",
-                    out / "figures",
-                    caption=figure.caption[lang],
-                    alt=figure.alt[lang],
-                    source="bench",
-                    inputs=[],
-                )
-                pieces[notebook][f"{key}.{lang}"] = time.perf_counter() - start
+    pieces: dict[str, dict[str, float]] = {}
+    for notebook, kind, data in (
+        ("01_case_table", "cases", load_case_table(ctx.data_dir, "id", ctx.years)),
+        ("02_stage_findings", "coded", load_coded_data(ctx.data_dir, "id")),
+    ):
+        pieces[notebook] = {}
+        start = time.perf_counter()
+        for _, saved in figures.draw_each(ctx, kind, data):
+            pieces[notebook][saved.record["id"]] = time.perf_counter() - start
+            start = time.perf_counter()
     return pieces
 
 

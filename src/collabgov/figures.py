@@ -263,14 +263,13 @@ def _inputs(figure: Figure, ctx, data) -> list[Path]:
 def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
     """Draw and save every registry figure whose data is ``kind``, in every language of the site;
     return the figures in the notebook's language (so that the executed notebook shows them)."""
-    stages = data.codebook.stages if kind == "coded" else []
     shown = []
     # A closed figure is freed only when Python next collects reference cycles: a notebook drawing many held
     # about 10 MB more for each (the findings kernel peaked at 340 MB). Each is collected once saved; what
     # existed before the first is set aside, so that a collection costs 2 ms instead of 75 ms.
     gc.freeze()
     try:
-        for lang, saved in _draw_each(ctx, kind, data, stages):
+        for lang, saved in draw_each(ctx, kind, data):
             gc.collect()
             if lang == ctx.lang:
                 shown.append(saved)
@@ -279,8 +278,10 @@ def draw_all(ctx, kind: str, data) -> list[SavedFigure]:
     return shown
 
 
-def _draw_each(ctx, kind: str, data, stages: list[str]):
-    """(language, saved figure) for each figure of ``kind``, drawn and saved one after another."""
+def draw_each(ctx, kind: str, data):
+    """(language, saved figure) for each registry figure whose data is ``kind``, in every language of the site,
+    drawn and saved one after another."""
+    stages = data.codebook.stages if kind == "coded" else []
     for figure in (f for f in REGISTRY if f.data == kind):
         for extra, key in (
             [((s,), f"{figure.key}_{s}") for s in stages] if figure.section == "stage" else [((), figure.key)]
