@@ -139,3 +139,19 @@ def test_a_table_seen_again_gives_the_same_verdict_in_its_own_words_and_fresh_ro
     with pytest.raises(DataError) as exc:
         validate_table(elsewhere, "cases", "id")
     assert "lain/cases.csv:2: cases" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "count, said",
+    [
+        ("99999999999999999999", "seharusnya bilangan bulat"),  # beyond what a table column holds
+        ("9223372036854775807", "seharusnya paling besar 100000"),
+        ("1000000000000", "seharusnya paling besar 100000"),  # the case statistics would run for hours
+    ],
+)
+def test_a_count_too_large_for_a_kecamatan_is_named_with_its_row(tmp_path, count, said):
+    write(tmp_path / "cases.csv", f"year,cases,suspects,source\n2021,14,23,P\n2022,{count},23,P\n")
+    with pytest.raises(DataError) as exc:
+        load_case_table(tmp_path, "id", [2021, 2022])
+    (problem,) = exc.value.problems
+    assert (problem.row, problem.column) == (3, "cases") and said in problem.message

@@ -188,7 +188,7 @@ def parse_cell(cell: str, kind: str):
             cell = re.sub(r"[.,]", "", cell)
         elif zero := _ZERO_FRACTION.match(cell):
             cell = re.sub(r"[.,]", "", zero.group(1))
-        if not _INTEGER.match(cell):
+        if not _INTEGER.match(cell) or not -(2**63) <= int(cell) < 2**63:  # beyond what a table column holds
             raise ValueError(cell)
         return int(cell)
     if kind == "number":
