@@ -18,7 +18,7 @@ import json
 import os
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -236,25 +236,26 @@ REMEMBERED_CELLS = 5_000  # tables up to this size keep their verdict for the sa
 def validate_table(raw: RawTable, schema_name: str, lang: str = "en") -> list[dict]:
     """Check ``raw`` against its declared schema; return typed rows or raise DataError listing every problem.
 
-    The verdict depends on the cells, the schema, the language and the path shown, so a small table seen again
-    (the same site validated again, a site's unchanged tables while another is broken) is not checked again:
-    pandera's checks were a quarter of the time of the unit tests."""
+    The verdict depends on the cells, the schema and the language only, so a small table seen again (the same
+    site validated again, a copy of it elsewhere, a site's unchanged tables while another is broken) is not
+    checked again; its problems are given the path of the table at hand. pandera's checks were a quarter of
+    the time of the unit tests."""
     shown = display_path(raw.path)
     if sum(len(row) for row in raw.rows) > REMEMBERED_CELLS:
         return _validate_table(raw, schema_name, lang, shown)
     rows, problems = _remembered(
-        raw.path, shown, tuple(raw.header), tuple(map(tuple, raw.rows)), tuple(raw.row_numbers), schema_name, lang
+        tuple(raw.header), tuple(map(tuple, raw.rows)), tuple(raw.row_numbers), schema_name, lang
     )
     if problems:
-        raise DataError(list(problems))
+        raise DataError([replace(p, file=shown) for p in problems])
     return [dict(row) for row in rows]
 
 
-@lru_cache(maxsize=32)
-def _remembered(path, shown, header, rows, row_numbers, schema_name, lang) -> tuple[tuple, tuple]:
-    raw = RawTable(path, list(header), [list(row) for row in rows], list(row_numbers))
+@lru_cache(maxsize=256)
+def _remembered(header, rows, row_numbers, schema_name, lang) -> tuple[tuple, tuple]:
+    raw = RawTable(Path(), list(header), [list(row) for row in rows], list(row_numbers))
     try:
-        return tuple(_validate_table(raw, schema_name, lang, shown)), ()
+        return tuple(tuple(row.items()) for row in _validate_table(raw, schema_name, lang, "")), ()
     except DataError as exc:
         return (), tuple(exc.problems)
 
