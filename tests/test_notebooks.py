@@ -42,3 +42,15 @@ def test_site_notebooks_open_the_site_through_the_package(path):
     assert defaults == {"site": "pujud", "lang": "id", "output_dir": "../build/interactive/pujud", "root": ".."}
     source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert "open_site(site, lang, output_dir, root)" in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_speaks_of_one_site_but_the_default_parameters(path):
+    """An executed notebook of a student's site must not read like Pujud's: only the default parameters (replaced
+    by papermill's injected cell) may name a site, and no cell names a region of one."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            continue
+        for word in ("pujud", "rokan", "riau", "data/pujud"):
+            assert word not in cell.source.lower(), f"{path.name}: a cell names {word!r}: {cell.source[:80]!r}"
