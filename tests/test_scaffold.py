@@ -184,6 +184,25 @@ def test_the_committed_templates_are_what_make_templates_writes(tmp_path):
     assert (tmp_path / "docs/site_yaml.md").read_bytes() == (ROOT / "docs/site_yaml.md").read_bytes()
 
 
+def test_a_synthetic_site_in_a_real_kecamatan_keeps_its_real_region(tmp_path, capsys, monkeypatch):
+    """Made-up data about a real kecamatan (practice) names the real place: a made-up province beside a real
+    kecamatan read as if the place were invented, and the report said nothing in it describes a real place."""
+    from collabgov.cli import main
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "Makefile").write_text("")
+    new_site(tmp_path, "latihan", "Coblong", "Kota Bandung", [2022, 2023], synthetic=True)
+    params = load_site(tmp_path, "latihan").params
+    assert params["synthetic"] is True
+    assert {k: params[k] for k in ("provinsi", "region_code")} == {
+        k: lookup_region("Coblong", "Kota Bandung")[k] for k in ("provinsi", "region_code")
+    }
+    argv = ["new-site", "rekaan", "--kecamatan", "Sukamaju", "--kabupaten", "Kota Contoh", "--synthetic"]
+    monkeypatch.setenv("COLLABGOV_ROOT", str(tmp_path))
+    assert main(argv) == 0
+    assert "tidak ada di daftar Kemendagri: situs sintetis ini diberi wilayah rekaan" in capsys.readouterr().out
+
+
 def test_a_synthetic_site_in_a_kota_is_worded_as_a_kota(tmp_path):
     """make new-site ... SYNTHETIC=1 looks nothing up, but 'Kota X' is still a kota with kelurahan (the report
     said 'Kabupaten Kota X')."""

@@ -219,6 +219,23 @@ def write_templates(folder: Path) -> None:
     (folder.parent / "docs" / "site_yaml.md").write_text(site_yaml_reference() + "\n", "utf-8")
 
 
+def made_up_region(kecamatan: str, kabupaten: str) -> dict:
+    """The region of a made-up kecamatan (a synthetic site not in the Kemendagri list): code 00.00.00, province
+    'Contoh (sintetis)'; "Kota X" is still a kota (with kelurahan), as in a lookup."""
+    kind = _kind_asked(kabupaten) or "kabupaten"
+    name = kabupaten.strip()
+    if _kind_asked(name):  # the word is a prefix followed by the name
+        name = name.split(None, 1)[1].strip()
+    return {
+        "kecamatan": kecamatan,
+        "kabupaten": name,
+        "kabupaten_kind": kind,
+        "provinsi": "Contoh (sintetis)",
+        "region_code": "00.00.00",
+        "village_kinds": ["kelurahan"] if kind == "kota" else ["desa"],
+    }
+
+
 def new_site(
     root: Path,
     slug: str,
@@ -231,7 +248,8 @@ def new_site(
     """data/<slug>/ from templates: site.yaml from the Kemendagri list, every table, the texts, a README.
 
     A new site is fieldwork (the student's own interviews) in Indonesian and English; its codebook's
-    actors fit its kind of villages (kelurahan, desa); its texts fit its number of years."""
+    actors fit its kind of villages (kelurahan, desa); its texts fit its number of years. A synthetic site
+    (made-up data) keeps the region of a kecamatan the list has, and gets a made-up one otherwise."""
     if not SLUG.match(slug or ""):
         raise UsageError(message("site_name_invalid", "id", name=repr(slug)), "id")
     folder = root / "data" / slug
@@ -239,21 +257,12 @@ def new_site(
         raise UsageError(message("site_exists", "id", site=slug), "id")
     if fmt not in ("csv", "xlsx"):
         raise UsageError(message("format_csv_xlsx", "id"), "id")
-    if synthetic:  # a made-up place: no lookup, but "Kota X" is still a kota (with kelurahan), as in a lookup
-        kind = _kind_asked(kabupaten) or "kabupaten"
-        name = kabupaten.strip()
-        if _kind_asked(name):  # the word is a prefix followed by the name
-            name = name.split(None, 1)[1].strip()
-        region = {
-            "kecamatan": kecamatan,
-            "kabupaten": name,
-            "kabupaten_kind": kind,
-            "provinsi": "Contoh (sintetis)",
-            "region_code": "00.00.00",
-            "village_kinds": ["kelurahan"] if kind == "kota" else ["desa"],
-        }
-    else:
+    try:
         region = lookup_region(kecamatan, kabupaten)
+    except UsageError:
+        if not synthetic:
+            raise
+        region = made_up_region(kecamatan, kabupaten)  # practice with a kecamatan that is not in the list
     this_year = datetime.date.today().year
     years = years or [this_year - 2, this_year - 1]
     if len(years) < 2 or years != list(range(years[0], years[0] + len(years))):
