@@ -41,6 +41,8 @@ SECTIONS = [
 ]
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
+# what looks meant as a placeholder but is not one ({{ cases total }}, {{ x }, {% if %}): printed as written
+BRACES = re.compile(r"\{\{[^\n{}]*\}\}|\{\{|\}\}|\{%[^\n]*?%\}|\{%|%\}")
 # what the templates of a new site leave for the student to fill in
 UNFILLED = re.compile(r"\[(?:TULIS|WRITE)\b[^\]]*\]", re.IGNORECASE)
 MAX_TEXT_BYTES = 1024 * 1024
@@ -127,7 +129,9 @@ def check(
     shown = display_path(path_of(folder, lang, section))
     problems = []
     empty_cited: dict[str, tuple[int, list[str]]] = {}  # one line per reason, at its first use, naming them all
+    placed = []
     for match in PLACEHOLDER.finditer(source):
+        placed.append(match.span())
         key = match.group(1)
         line = source[: match.start()].count("\n") + 1
         if key not in known:
@@ -136,6 +140,21 @@ def check(
         elif key in (empty or {}):
             names = empty_cited.setdefault(empty[key], (line, []))[1]
             names += [key] if key not in names else []
+    stray = [
+        (m.start(), m.group(0))
+        for m in BRACES.finditer(source)
+        if not any(start <= m.start() < end for start, end in placed)
+    ]
+    for start, end in placed:  # a brace too many: {{{ name }}} or {{ name }}}
+        wide = (start - (source[start - 1 : start] == "{"), end + (source[end : end + 1] == "}"))
+        if wide != (start, end):
+            stray.append((wide[0], source[wide[0] : wide[1]]))
+    for at, found in sorted(stray):
+        line = source[:at].count("\n") + 1
+        inside = re.sub(r"\W+", "_", found.strip("{}% ")).strip("_")
+        close = _closest(inside, known) if inside else ""
+        said = message("placeholder_malformed", message_lang, found=short(found), known=close or "–")
+        problems.append(Problem(shown, line, None, said))
     for reason, (line, names) in empty_cited.items():
         problems.append(Problem(shown, line, ", ".join(names), message(reason, message_lang)))
     for match in UNFILLED.finditer(source):
