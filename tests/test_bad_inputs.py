@@ -190,3 +190,16 @@ def test_read_table_round_trips_what_a_spreadsheet_writes(tmp_path, rows, delimi
         assert [[str(r["year"]), str(r["cases"]), str(r["suspects"])] for r in typed] == [
             [str(int(c.replace(".", "").replace(",", ""))) for c in r[:3]] for r in kept
         ]
+
+
+def test_problems_are_listed_file_by_file_and_line_by_line(site):
+    """make validate lists one file's problems together, by line, whatever check found them first (an unfilled
+    part was listed before raw HTML above it)."""
+    text = site / "data/pujud/text/id/conclusions.md"
+    text.write_text("<b>Kesimpulan</b>\n\n[TULIS: kesimpulan]\n\n<i>akhir</i>\n", "utf-8")
+    (site / "data/pujud/cases.csv").write_text("year,cases,suspects,source\n2021,-1,x,a\n2022,3,4,b\n", "utf-8")
+    with pytest.raises(DataError) as exc:
+        validated(site)
+    where = [(Path(p.file).name, p.row, p.column) for p in exc.value.problems]
+    assert where[:2] == [("cases.csv", 2, "cases"), ("cases.csv", 2, "suspects")]
+    assert [row for name, row, _ in where if name == "conclusions.md"] == [1, 3, 5]

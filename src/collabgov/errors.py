@@ -33,11 +33,22 @@ class Problem:
         return f"  {self}" + ("" if self.level == ERROR else " " + message("warning_tag", lang))
 
 
+def in_order(problems: list[Problem]) -> list[Problem]:
+    """Each file's problems together and by line, the files in the order they were first named; problems of
+    one line keep the order they were found in (the order of the columns, for a table), and the same problem
+    found twice (two HTML tags on one line) is told once."""
+    problems = list(dict.fromkeys(problems))
+    first: dict[str, int] = {}
+    for p in problems:
+        first.setdefault(p.file, len(first))
+    return sorted(problems, key=lambda p: (first[p.file], p.row or 0))
+
+
 class DataError(Exception):
     """Raised with every problem found, so that a user can fix them all in one pass."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        self.problems = in_order(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @property
@@ -66,17 +77,22 @@ class Problems:
     """
 
     def __init__(self) -> None:
-        self.items: list[Problem] = []
+        self._found: list[Problem] = []
+
+    @property
+    def items(self) -> list[Problem]:
+        """Every problem, in the order a user reads them (``in_order``)."""
+        return in_order(self._found)
 
     def add(self, problem: Problem | list[Problem]) -> None:
-        self.items += problem if isinstance(problem, list) else [problem]
+        self._found += problem if isinstance(problem, list) else [problem]
 
     @contextmanager
     def collecting(self):
         try:
             yield
         except DataError as exc:
-            self.items += exc.problems
+            self._found += exc.problems
 
     @property
     def errors(self) -> list[Problem]:
