@@ -31,6 +31,19 @@ def test_reads_spreadsheet_encodings_and_separators(tmp_path, encoding, sep):
     assert table["source"][0] == "Polsek Pujud – catatan"
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_utf8_table_with_a_byte_of_another_encoding_names_the_cell(tmp_path, bom):
+    """A cell pasted from a Windows-1252 file into a UTF-8 one: read as Windows-1252, every other accent and dash
+    of the file was garbled without a word; now the cell is named."""
+    text = GOOD.replace("Polsek", "Polsek Pujud – catatan")
+    data = text.encode("utf-8").replace(b"catatan", b"caf\xe9", 1)
+    (tmp_path / "cases.csv").write_bytes(bom + data)
+    with pytest.raises(DataError) as exc:
+        load_case_table(tmp_path, "id")
+    assert len(exc.value.problems) == 1
+    assert "cases.csv:2: source: ada karakter yang tidak terbaca di sini" in str(exc.value)
+
+
 def test_reads_xlsx(tmp_path):
     import openpyxl
 

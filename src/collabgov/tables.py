@@ -63,15 +63,20 @@ def remove_other_formats(folder: Path, name: str, keep: str) -> None:
 
 
 def _decode(data: bytes) -> str | None:
-    """Text of a delimited file as spreadsheets write it, or None when it is not text at all."""
+    """Text of a delimited file as spreadsheets write it, or None when it is not text at all. A file that is UTF-8
+    but for a few bytes (a cell pasted from a file in another encoding) keeps its UTF-8 and gets U+FFFD in place
+    of those bytes (``_read_delimited`` names their cells): read as Windows-1252, all its UTF-8 would be garbled."""
     try:
         if data.startswith(b"\xef\xbb\xbf"):
-            return data[3:].decode("utf-8")
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            data = data[3:]
+        elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return data.decode("utf-16")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
+            partly = data.decode("utf-8", "replace")
+            if any(ord(c) > 127 and c != "\ufffd" for c in partly):
+                return partly
             return data.decode("cp1252")
     except UnicodeDecodeError:
         return None
@@ -132,6 +137,16 @@ def _read_delimited(data: bytes, path: Path, lang: str) -> list[list[str]]:
         raise DataError(
             [Problem(display_path(path), None, None, message("csv_unreadable", lang, detail=exc))]
         ) from None
+    unreadable = [
+        Problem(
+            display_path(path), i + 1, rows[0][j] if j < len(rows[0]) else f"#{j + 1}", message("mixed_encoding", lang)
+        )
+        for i, row in enumerate(rows)
+        for j, cell in enumerate(row)
+        if "\ufffd" in cell
+    ]
+    if unreadable:
+        raise DataError(unreadable)
     return [[unescape_formula(c.strip()) for c in row] for row in rows]
 
 
