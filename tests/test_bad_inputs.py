@@ -203,3 +203,11 @@ def test_problems_are_listed_file_by_file_and_line_by_line(site):
     where = [(Path(p.file).name, p.row, p.column) for p in exc.value.problems]
     assert where[:2] == [("cases.csv", 2, "cases"), ("cases.csv", 2, "suspects")]
     assert [row for name, row, _ in where if name == "conclusions.md"] == [1, 3, 5]
+
+
+def test_a_text_that_is_not_utf8_is_named_with_its_line(site):
+    text = site / "data/pujud/text/id/aim.md"
+    text.write_bytes("Tujuan penelitian – ringkas.\n\nKecamatan dengan kafe".encode() + b" caf\xe9.\n")
+    with pytest.raises(DataError) as exc:
+        validated(site)
+    assert "aim.md:3: bukan teks UTF-8: simpan ulang berkas sebagai teks UTF-8" in str(exc.value)

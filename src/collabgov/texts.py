@@ -63,15 +63,18 @@ def path_of(folder: Path, lang: str, section: str) -> Path:
 def read(folder: Path, lang: str, section: str, message_lang: str) -> str:
     """The Markdown source of one text (a missing or refused file is a DataError-ready Problem)."""
     try:
-        return read_bytes(path_of(folder, lang, section), folder, MAX_TEXT_BYTES).decode("utf-8-sig")
+        data = read_bytes(path_of(folder, lang, section), folder, MAX_TEXT_BYTES)
     except Refused as exc:
         key = "text_missing" if exc.key == "file_missing" else exc.key
         raise TextProblem(
             Problem(display_path(exc.path), None, None, message(key, message_lang, **exc.values))
         ) from None
-    except UnicodeDecodeError:
-        path = path_of(folder, lang, section)
-        raise TextProblem(Problem(display_path(path), None, None, message("text_encoding", message_lang))) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # named with the line of the first byte that is not UTF-8
+        shown = display_path(path_of(folder, lang, section))
+        line = data[: exc.start].count(b"\n") + 1
+        raise TextProblem(Problem(shown, line, None, message("text_encoding", message_lang))) from None
 
 
 class TextProblem(Exception):
