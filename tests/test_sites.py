@@ -95,3 +95,10 @@ def test_the_schema_is_the_documentation_of_site_yaml():
 
     assert (ROOT / "docs/site_yaml.md").read_text() == site_yaml_reference() + "\n", "run `make templates`"
     json.dumps(site_schema())
+
+
+def test_a_site_yaml_that_is_not_utf8_is_named_with_its_line(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_bytes(GOOD.replace("provinsi: Contoh", "provinsi: Contoh Tenggara \xe9").encode("latin-1"))
+    with pytest.raises(DataError, match=r"site.yaml:4: not UTF-8 text: save site.yaml again as UTF-8 text"):
+        read_parameters(path)

@@ -199,8 +199,8 @@ def parse_yaml(data: bytes) -> tuple[object, dict]:
         raise _Refusal("yaml_too_large", None, limit=MAX_YAML_BYTES // 1024)
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _Refusal("yaml_encoding", None) from None
+    except UnicodeDecodeError as exc:  # named with the line of the first byte that is not UTF-8
+        raise _Refusal("yaml_encoding", data[: exc.start].count(b"\n") + 1) from None
     if "\x00" in text:
         raise _Refusal("yaml_encoding", None)
     loader = None
