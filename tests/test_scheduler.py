@@ -19,7 +19,9 @@ def steps(site: str) -> list[Job]:
 
 
 def stand_in(step: Step, site: str) -> float:
-    """What a step saw of the build process when it ran: whether it was warmed up."""
+    """What a step saw of the build process when it ran: whether it was warmed up. It waits at its gate where a
+    notebook run does (its kernel started), when it was started early."""
+    scheduler.at_gate()
     if site == "dies" and step.name == "02_stage_findings":
         os._exit(9)  # as a process killed from outside
     if site == "raises" and step.name == "01_case_table":
@@ -145,3 +147,100 @@ def test_a_build_cut_short_still_reads_what_its_running_steps_hand_back():
     if process.is_alive():
         process.kill()
     assert process.exitcode == 0  # it ended, with the failure of ``done``
+
+
+def early(step: Step, site: str, marks: str) -> float:
+    """A stand-in that takes its time in 02 and says when it was forked and when it ran (in ``marks``)."""
+    import time
+
+    forked = time.monotonic()
+    scheduler.at_gate()
+    with open(marks, "a") as out:
+        out.write(f"{step.name} {forked} {time.monotonic()}\n")
+    if step.name == "02_stage_findings":
+        time.sleep(1.0)
+        if site == "fails":
+            raise ValueError("02 failed")
+    return 0.0
+
+
+def site_of_four(site: str, marks) -> list[Job]:
+    analysis = ("01_case_table", "02_stage_findings")
+    step_list = [Step(name, f"{name}.ipynb", "id") for name in analysis]
+    step_list += [Step(f"report.{lang}", "report.ipynb", lang, after=analysis, exports=True) for lang in ("id", "en")]
+    return [Job(site, step, (site, str(marks))) for step in step_list]
+
+
+def test_a_free_worker_starts_a_waiting_step_early_and_it_runs_when_its_steps_are_done(monkeypatch, tmp_path):
+    """With 01 done and 02 still running, both reports are forked (their kernels start) but run only after 02."""
+    import time
+
+    monkeypatch.setattr(scheduler, "run_step", early)
+    marks, events = tmp_path / "marks.txt", []
+    scheduler.run_all(
+        site_of_four("a", marks),
+        2,
+        done=lambda job, value: events.append(("done", job.step.name, time.monotonic())),
+        failed=lambda job, exc: events.append(("failed", job.step.name, exc)),
+        started=lambda job: events.append(("started", job.step.name, time.monotonic())),
+    )
+    seen = {name: (float(forked), float(ran)) for name, forked, ran in (line.split() for line in marks.open())}
+    finding_done = next(t for kind, name, t in events if kind == "done" and name == "02_stage_findings")
+    for report in ("report.id", "report.en"):
+        forked, ran = seen[report]
+        assert forked < finding_done - 0.5  # forked while 02 still ran
+        assert ran >= finding_done  # and ran after it
+        started = next(t for kind, name, t in events if kind == "started" and name == report)
+        assert started >= finding_done  # told as started when it ran
+    assert {name for kind, name, _ in events if kind == "done"} == {
+        "01_case_table",
+        "02_stage_findings",
+        "report.id",
+        "report.en",
+    }
+
+
+def test_a_step_started_early_never_runs_when_a_step_it_waits_for_fails(monkeypatch, tmp_path):
+    monkeypatch.setattr(scheduler, "run_step", early)
+    marks, events = tmp_path / "marks.txt", []
+    scheduler.run_all(
+        site_of_four("fails", marks),
+        2,
+        done=lambda job, value: events.append(("done", job.step.name)),
+        failed=lambda job, exc: events.append(("failed", job.step.name, str(exc))),
+        started=lambda job: events.append(("started", job.step.name)),
+    )
+    ran = {line.split()[0] for line in marks.open()}
+    assert ran == {"01_case_table", "02_stage_findings"}  # the reports waited at their gates, then ended
+    assert [e for e in events if e[0] == "failed"] == [("failed", "02_stage_findings", "02 failed")]
+    assert ("started", "report.id") not in events and ("started", "report.en") not in events
+
+
+def leaves_a_temporary_file(step: Step, site: str, marks: str) -> float:
+    import tempfile
+
+    handle, path = tempfile.mkstemp(suffix=".json")  # as a kernel's connection file is made
+    os.close(handle)
+    with open(marks, "a") as out:
+        out.write(path + "\n")
+    if site == "fails":
+        raise KeyboardInterrupt  # as an interruption while a kernel starts
+    return 0.0
+
+
+def test_a_steps_temporary_files_are_removed_however_it_ends(monkeypatch, tmp_path):
+    monkeypatch.setattr(scheduler, "run_step", leaves_a_temporary_file)
+    marks = tmp_path / "marks.txt"
+    jobs = [Job(site, Step("01_case_table", "01.ipynb", "id"), (site, str(marks))) for site in ("ok", "fails")]
+    scheduler.run_all(jobs, 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None)
+    paths = [line.strip() for line in marks.open()]
+    assert len(paths) == 2
+    for path in paths:
+        assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path)), path
+        assert os.path.dirname(path) != tempfile_dir()
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()

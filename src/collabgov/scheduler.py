@@ -7,17 +7,22 @@ loaders recorded it (``inputs.read_bytes`` and ``inputs.glob``). Nothing is decl
 notebook that starts reading another table reruns when that table changes.
 
 Steps of one or several sites run ``jobs`` at a time, each in a process forked for it (which starts
-a kernel for its notebook); a step starts when the steps it waits for are done.
+a kernel for its notebook); a step runs its notebook when the steps it waits for are done. A core with
+nothing else to do starts the kernel of a step still waiting, with its notebook's imports, so that the
+notebook runs at once when those steps end (``at_gate``).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,12 +111,67 @@ def reads_file(work: Path, step: Step) -> Path:
 ENGINE = "collabgov"
 
 
+class StepCancelled(Exception):
+    """A step started early was told not to run its notebook: a step it waited for failed, or the build ended."""
+
+
+_gate = None  # in a step's process: the build's end of the pipe that says "go" (None: the step runs at once)
+_ready = None  # in a step's process: tells the build that the step waits at its gate
+_went = 0.0  # when the gate opened (a step's time is counted from then)
+
+
+def at_gate(warm: Callable[[], None] | None = None) -> None:
+    """Where a step started early waits, its kernel started (and ``warm()``, its imports, done): the build says go
+    once the steps it waits for are done. Raises StepCancelled when the build says no or is gone."""
+    global _gate, _went
+    if _gate is None:
+        return
+    gate, _gate = _gate, None
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # a failing import fails again in its own cell, where it is reported
+            pass
+    _ready()
+    try:
+        word = gate.recv()
+    except (EOFError, OSError):
+        word = None
+    finally:
+        gate.close()
+    if word != "go":
+        raise StepCancelled()
+    _went = time.perf_counter()
+
+
+def imports_of(nb) -> str:
+    """The top-level import statements of a notebook's code cells: what a kernel may run before the notebook does."""
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(node) for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return "\n".join(lines)
+
+
 def _register_engine() -> None:
-    """papermill's engine for nbclient, writing the executed notebook once, when the run ends, instead of
-    after every cell: those writes cost the report step 0.5-1 s (its notebook carries every figure) and 0.8 s
-    of CPU, measured. papermill writes it itself when the notebook ran to its end or stopped at a cell's
-    error; the engine writes it when the run broke off otherwise (the kernel died, the build was interrupted)."""
+    """papermill's engine for nbclient with two changes.
+
+    It writes the executed notebook once, when the run ends, instead of after every cell: those writes cost
+    the report step 0.5-1 s (its notebook carries every figure) and 0.8 s of CPU, measured. papermill writes it
+    itself when the notebook ran to its end or stopped at a cell's error; the engine writes it when the run
+    broke off otherwise (the kernel died, the build was interrupted).
+
+    A step started early waits at its gate (``at_gate``) once its kernel has started and run the notebook's
+    imports, before the first cell."""
+    from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
 
     class SavedAtEnd(NotebookExecutionManager):
         broke_off = False
@@ -119,6 +179,16 @@ def _register_engine() -> None:
         def save(self, **kwargs):
             if self.broke_off:
                 super().save(**kwargs)
+
+    class GatedClient(PapermillNotebookClient):
+        def papermill_execute_cells(self):
+            at_gate(self.warm)
+            super().papermill_execute_cells()
+
+        def warm(self):
+            code = imports_of(self.nb)
+            if code:
+                self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
 
     class Engine(NBClientEngine):
         @classmethod
@@ -129,6 +199,8 @@ def _register_engine() -> None:
             nb_man.notebook_start()
             try:
                 cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            except StepCancelled:
+                raise  # nothing ran: nothing to keep
             except BaseException:
                 nb_man.broke_off = True
                 raise
@@ -136,6 +208,33 @@ def _register_engine() -> None:
                 nb_man.cleanup_pbar()
                 nb_man.notebook_complete()
             return nb_man.nb
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            # papermill's NBClientEngine.execute_managed_notebook, with the client above
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            return GatedClient(nb_man, **final_kwargs).execute()
 
     papermill_engines.register(ENGINE, Engine)
 
@@ -182,7 +281,7 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
             time.sleep(0.5 + attempt)
     if then is not None:
         then(step, slug, work, input_root)
-    return time.perf_counter() - start
+    return time.perf_counter() - max(start, _went)  # a step started early is timed from its gate
 
 
 @dataclass
@@ -198,16 +297,25 @@ class StepProcessDied(RuntimeError):
     """The process running a step ended without a result (killed, or out of memory)."""
 
 
-def _child(reader, writer, step: Step, args: tuple) -> None:
+def _child(reader, writer, step: Step, args: tuple, gate=None, gate_ends=()) -> None:
+    global _gate, _ready
     reader.close()  # the build's end: with it closed here, a build that is gone cannot leave this one waiting
+    for end in gate_ends:  # the build's ends of the gates: a gate closed by the build must reach its step as such
+        end.close()
     # papermill's failures reach the build as exceptions, told in the site's language; its log would repeat
     # them in English
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
+    _gate, _ready = gate, lambda: writer.send(("ready", None))
+    # The step's temporary files (the kernel's connection file among them) go to a folder of its own, removed
+    # however the step ends: an interruption while a kernel started left its connection file in /tmp.
+    scratch = tempfile.mkdtemp(prefix="collabgov-step-")
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
     try:
         result = ("done", run_step(step, *args))
     except BaseException as exc:  # handed to the build, which tells the user (an interruption too)
         result = ("failed", exc)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interruption now would only lose the result
+    shutil.rmtree(scratch, ignore_errors=True)
     try:
         writer.send(result)
     except OSError:  # the build is gone
@@ -225,13 +333,17 @@ def run_all(
     feed: Callable[[], list[Job] | None] | None = None,
     warm: Callable[[], None] | None = None,
 ) -> None:
-    """Run ``jobs`` ``workers`` at a time, each in a process forked for it; a job starts when the jobs of its
-    site it waits for are done. A failure keeps the jobs of its site that have not started from starting, and
-    no other site's.
+    """Run ``jobs`` ``workers`` at a time, each in a process forked for it; a job runs when the jobs of its site
+    it waits for are done. A failure keeps the jobs of its site that have not started from starting, and no
+    other site's.
 
     ``feed`` gives the jobs of the next site (None when there is none): it is asked as soon as a worker is free
     with no known job to start (a site's report waits for both its notebooks: the next site's fill the gap) or
     every known job has started (the next site is prepared while the last ones run), never after they end.
+    When no site is left and a worker is still free, a job still waiting is started early: its kernel starts
+    and runs the notebook's imports, then waits at its gate (``at_gate``) without holding the worker, and runs
+    when the jobs it waits for are done (it is cancelled when one of them fails). ``started`` is told when a
+    job runs, not when it starts early.
     ``warm`` (once) readies this process for the jobs that export, which inherit it: at the first moment a
     worker is free with nothing to start, or else just before the first of those jobs."""
     pending = list(jobs)
@@ -242,6 +354,9 @@ def run_all(
     context = multiprocessing.get_context("fork")
     slots = max(1, workers)
     running: dict = {}  # result pipe -> (process, job)
+    gates: dict = {}  # result pipe -> the sending end of the gate of a job started early, until it is opened
+    waiting: set = set()  # result pipes of jobs waiting at their gate: they hold no worker
+    cancelled: set = set()  # result pipes of jobs started early whose site failed before they ran
 
     def warmed() -> None:
         nonlocal warm
@@ -249,24 +364,51 @@ def run_all(
             warm, ready = None, warm
             ready()
 
+    def ready(job: Job) -> bool:
+        return all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
+
+    def busy() -> int:
+        return len(running) - len(waiting)
+
+    def start(job: Job, early: bool) -> None:
+        if job.step.exports:
+            warmed()
+        reader, writer = context.Pipe(duplex=False)
+        gate_in, gate_out = context.Pipe(duplex=False) if early else (None, None)
+        ends = [*gates.values(), *([gate_out] if early else [])]
+        process = context.Process(target=_child, args=(reader, writer, job.step, job.args, gate_in, ends))
+        process.start()
+        writer.close()
+        if early:
+            gate_in.close()
+            gates[reader] = gate_out
+        else:
+            started(job)
+        running[reader] = (process, job)
+        pending.remove(job)
+
+    def open_gates() -> None:
+        for reader, gate in list(gates.items()):
+            job = running[reader][1]
+            if job.key in broken or ready(job):
+                if job.key in broken:
+                    cancelled.add(reader)  # closed unopened: it ends without running its notebook
+                else:
+                    started(job)
+                    gate.send("go")
+                gate.close()
+                del gates[reader]
+                waiting.discard(reader)
+
     try:
         while pending or running or not exhausted:
+            open_gates()
             for job in list(pending):
                 if job.key in broken:
                     pending.remove(job)
-                    continue
-                ready = all((job.key, a) in finished or (job.key, a) not in names for a in job.step.after)
-                if ready and len(running) < slots:
-                    if job.step.exports:
-                        warmed()
-                    started(job)
-                    reader, writer = context.Pipe(duplex=False)
-                    process = context.Process(target=_child, args=(reader, writer, job.step, job.args))
-                    process.start()
-                    writer.close()
-                    running[reader] = (process, job)
-                    pending.remove(job)
-            free = len(running) < slots  # and no known job can start on it
+                elif ready(job) and busy() < slots:
+                    start(job, early=False)
+            free = busy() < slots  # and no known job can start on it
             if not exhausted and (free or not pending):  # prepare the next site now, not after
                 more = feed()
                 if more is None:
@@ -277,16 +419,29 @@ def run_all(
                 continue
             if free and pending:
                 warmed()
+                if slots > 1 and exhausted:
+                    start(pending[0], early=True)
+                    continue
             if not running:
                 break
             for reader in multiprocessing.connection.wait(list(running)):
-                process, job = running.pop(reader)
                 try:
                     outcome, value = reader.recv()
                 except EOFError:
                     outcome, value = "failed", None
+                if outcome == "ready":  # waiting at its gate
+                    if reader in gates:
+                        waiting.add(reader)
+                    continue
+                process, job = running.pop(reader)
                 process.join()
                 reader.close()
+                waiting.discard(reader)
+                if reader in gates:
+                    gates.pop(reader).close()
+                if reader in cancelled:
+                    cancelled.discard(reader)
+                    continue
                 if value is None:  # it ended without a word
                     value = StepProcessDied(f"exit code {process.exitcode}")
                 if outcome == "failed":  # keep building the other sites; report this one
@@ -296,9 +451,12 @@ def run_all(
                 finished.add((job.key, job.step.name))
                 done(job, value)
     finally:  # a build cut short waits for the steps still running (on Ctrl-C, they were interrupted too)
+        for gate in gates.values():
+            gate.close()  # a job waiting at its gate ends without running its notebook
         for reader, (process, _) in running.items():
             try:
-                reader.recv()  # read, so that a step with a long result is not left waiting to write it
+                while reader.recv()[0] == "ready":  # read, so that a step with a long result is not left
+                    pass  # waiting to write it
             except Exception:
                 pass
             process.join()
