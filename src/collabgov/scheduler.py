@@ -395,7 +395,10 @@ def run_all(
                     cancelled.add(reader)  # closed unopened: it ends without running its notebook
                 else:
                     started(job)
-                    gate.send("go")
+                    try:
+                        gate.send("go")
+                    except OSError:  # its process has ended already (its kernel did not start): its result says why
+                        pass
                 gate.close()
                 del gates[reader]
                 waiting.discard(reader)
