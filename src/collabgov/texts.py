@@ -42,7 +42,8 @@ SECTIONS = [
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_:.-]+)\s*\}\}")
 # what looks meant as a placeholder but is not one ({{ cases total }}, {{ x }, {% if %}): printed as written
-BRACES = re.compile(r"\{\{[^\n{}]*\}\}|\{\{|\}\}|\{%[^\n]*?%\}|\{%|%\}")
+BRACES = re.compile(r"\{\{[^\n{}]*\}?\}?|\}\}|\{%[^\n]*?%\}|\{%|%\}")
+TEMPLATE_TAG = re.compile(r"^\{%|%\}$")  # {% if %}, {% for %}: a text has no conditions or loops
 # what the templates of a new site leave for the student to fill in
 UNFILLED = re.compile(r"\[(?:TULIS|WRITE)\b[^\]]*\]", re.IGNORECASE)
 MAX_TEXT_BYTES = 1024 * 1024
@@ -154,9 +155,12 @@ def check(
             stray.append((wide[0], source[wide[0] : wide[1]]))
     for at, found in sorted(stray):
         line = source[:at].count("\n") + 1
-        inside = re.sub(r"\W+", "_", found.strip("{}% ")).strip("_")
-        close = _closest(inside, known) if inside else ""
-        said = message("placeholder_malformed", message_lang, found=short(found), known=close or "–")
+        if TEMPLATE_TAG.search(found):
+            said = message("template_tag", message_lang, found=short(found))
+        else:
+            inside = re.sub(r"\W+", "_", found.strip("{}% ")).strip("_")
+            close = _closest(inside, known, fallback=False) if inside else ""
+            said = message("placeholder_malformed", message_lang, found=short(found), known=close or "–")
         problems.append(Problem(shown, line, None, said))
     for reason, (line, names) in empty_cited.items():
         problems.append(Problem(shown, line, ", ".join(names), message(reason, message_lang)))
@@ -201,12 +205,13 @@ def check(
     return problems
 
 
-def _closest(key: str, known: set[str], n: int = 6) -> str:
-    """The known names a mistyped ``key`` most likely meant: those it begins, then the most alike."""
+def _closest(key: str, known: set[str], n: int = 6, fallback: bool = True) -> str:
+    """The known names a mistyped ``key`` most likely meant: those it begins, then the most alike (with
+    ``fallback``, a few names when none is alike)."""
     names = sorted(known)
     found = [k for k in names if k.startswith(key)][:n]
     found += [k for k in difflib.get_close_matches(key, names, n=n, cutoff=0.5) if k not in found]
-    found = found[:n] or [k for k in names if ":" not in k][:n]
+    found = found[:n] or ([k for k in names if ":" not in k][:n] if fallback else [])
     return ", ".join(found)
 
 
