@@ -146,3 +146,22 @@ def test_catalogs_translate_every_key():
         }
 
     assert keys(catalog("id")) == keys(catalog("en"))
+
+
+def test_the_report_title_is_the_sites_own_then_its_fieldwork_title_then_the_generic_one():
+    """A student's fieldwork report is titled with the student's own research, not a generic title that reads
+    like Pujud's with the kecamatan changed."""
+    from types import SimpleNamespace
+
+    from collabgov.report import title_text
+
+    def site(kind, notes=None):
+        study = {"kind": kind, "title": "Sinergi ronda malam di Kecamatan Coblong", "notes": notes or {}}
+        return SimpleNamespace(params={"kecamatan": "Coblong", "study": study})
+
+    for lang in ("id", "en"):
+        assert title_text(site("fieldwork"), lang) == "Sinergi ronda malam di Kecamatan Coblong"
+        assert "Kecamatan Coblong" in title_text(site("reproduction"), lang)
+        assert title_text(site("reproduction"), lang) != "Sinergi ronda malam di Kecamatan Coblong"
+        own = {"report_title": {"id": "Judul sendiri", "en": "Own title"}}
+        assert title_text(site("fieldwork", own), lang) == own["report_title"][lang]

@@ -55,9 +55,12 @@ SECTIONS = [
 
 
 def title_text(site, lang: str) -> str:
-    """The report's title: the site's own (``study.notes.report_title``) or the generic one."""
+    """The report's title: the site's own (``study.notes.report_title``), else the title of a fieldwork study
+    (the student's own research), else the generic one (a reproduction names the study it reproduces below)."""
     study = site.params["study"]
     own = ((study.get("notes") or {}).get("report_title") or {}).get(lang)
+    if not own and study.get("kind") == "fieldwork":
+        own = study.get("title")
     return own or label("report.title", lang, kecamatan=site.params["kecamatan"])
 
 
