@@ -86,8 +86,11 @@ def validate_tables(folder: Path, lang: str, years: list[int] | None):
     for name in REQUIRED_TABLES:
         if _row_count(folder, name) == 0:
             empty.add(name)
-            path = display_path(find_table(folder, name))
-            problems.add(Problem(path, None, None, message("table_empty", lang, template=f"templates/{name}.xlsx")))
+            found = find_table(folder, name)
+            template = (
+                f"templates/{name}{'.xlsx' if found.suffix.lower() == '.xlsx' else '.csv'}"  # as the site keeps it
+            )
+            problems.add(Problem(display_path(found), None, None, message("table_empty", lang, template=template)))
 
     table = None
     if "cases" not in empty and years is not None:
