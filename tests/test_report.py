@@ -165,3 +165,35 @@ def test_the_report_title_is_the_sites_own_then_its_fieldwork_title_then_the_gen
         assert title_text(site("reproduction"), lang) != "Sinergi ronda malam di Kecamatan Coblong"
         own = {"report_title": {"id": "Judul sendiri", "en": "Own title"}}
         assert title_text(site("fieldwork", own), lang) == own["report_title"][lang]
+
+
+def test_a_short_table_is_never_split_across_pages_and_no_row_of_a_long_one_is_left_alone():
+    """Printed, the case table's total row landed alone on the next page."""
+    from importlib import resources
+
+    import weasyprint
+
+    from collabgov.html_parts import table_html
+
+    css = resources.files("collabgov").joinpath("static/report.css").read_text("utf-8")
+
+    def rows_per_page(filler: int, rows: int) -> list[int]:
+        body = [[str(2000 + i), str(i)] for i in range(rows)]
+        table = table_html("t", "Tabel 1", ["Tahun", "Kasus"], body, "Kasus per tahun", "contoh", "id")
+        page = f"<html><head><style>{css} @page {{ size: A6 }}</style></head><body>"
+        page += "".join(f"<p>Baris {i}.</p>" for i in range(filler)) + table + "</body></html>"
+        counts = []
+        for p in weasyprint.HTML(string=page).render().pages:
+            text = []
+            stack = [p._page_box]
+            while stack:
+                box = stack.pop()
+                text += [box.text] if getattr(box, "text", None) else []
+                stack += list(getattr(box, "children", []) or [])
+            counts.append(sum(t.startswith("20") for t in text))
+        return [c for c in counts if c]
+
+    for filler in range(4, 14):
+        assert len(rows_per_page(filler, 4)) == 1, filler  # short: on one page
+        split = rows_per_page(filler, 20)
+        assert all(c >= 2 for c in split), (filler, split)  # long: never one row alone
