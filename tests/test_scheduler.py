@@ -244,3 +244,64 @@ def tempfile_dir() -> str:
     import tempfile
 
     return tempfile.gettempdir()
+
+
+def runs_for_a_while(step: Step, site: str, marks: str) -> float:
+    import time
+
+    scheduler.at_gate()
+    begun = time.monotonic()
+    time.sleep(1.0 if step.name == "02_stage_findings" else 0.1 if step.name == "01_case_table" else 0.5)
+    with open(marks, "a") as out:
+        out.write(f"{step.name} {begun} {time.monotonic()}\n")
+    return 0.0
+
+
+def test_steps_started_early_run_no_more_at_once_than_the_jobs_allow(monkeypatch, tmp_path):
+    """Three reports wait at their gates while 02 runs; when it ends, two run at once (jobs=2), not three."""
+    monkeypatch.setattr(scheduler, "run_step", runs_for_a_while)
+    marks = tmp_path / "marks.txt"
+    analysis = ("01_case_table", "02_stage_findings")
+    step_list = [Step(name, f"{name}.ipynb", "id") for name in analysis]
+    step_list += [Step(f"report.{x}", "report.ipynb", "id", after=analysis, exports=True) for x in ("a", "b", "c")]
+    jobs = [Job("s", step, ("s", str(marks))) for step in step_list]
+    scheduler.run_all(jobs, 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None)
+    spans = [(float(b), float(e)) for _, b, e in (line.split() for line in marks.open())]
+    assert len(spans) == 5
+    most = max(sum(b <= t < e for b, e in spans) for t, _ in spans)
+    assert most <= 2, spans
+
+
+@pytest.mark.e2e
+def test_a_step_cancelled_at_its_gate_runs_no_cell_shuts_its_kernel_and_writes_nothing(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import nbformat
+    import papermill
+    import papermill.engines
+    import papermill.execute
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("import json"), new_code_cell("open('ran', 'w').write('x')")])
+    nb.metadata["kernelspec"] = {"name": scheduler.KERNEL, "display_name": scheduler.KERNEL, "language": "python"}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    writes = []
+    for module in (papermill.engines, papermill.execute):
+        monkeypatch.setattr(module, "write_ipynb", lambda nb, path: writes.append(path))
+    gate_in, gate_out = multiprocessing.Pipe(duplex=False)
+    gate_out.close()  # the build closed the gate: a step it waited for failed
+    told = []
+    monkeypatch.setattr(scheduler, "_gate", gate_in)
+    monkeypatch.setattr(scheduler, "_ready", lambda: told.append("ready"))
+    scheduler._register_engine()
+    with pytest.raises(scheduler.StepCancelled):
+        papermill.execute_notebook(
+            str(tmp_path / "in.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            kernel_name=scheduler.KERNEL,
+            progress_bar=False,
+            engine_name=scheduler.ENGINE,
+            shutdown_kernel=scheduler.KERNEL_SHUTDOWN,
+            cwd=str(tmp_path),
+        )
+    assert told == ["ready"] and writes == [] and not (tmp_path / "ran").exists()

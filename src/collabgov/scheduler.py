@@ -117,7 +117,8 @@ class StepCancelled(Exception):
 
 _gate = None  # in a step's process: the build's end of the pipe that says "go" (None: the step runs at once)
 _ready = None  # in a step's process: tells the build that the step waits at its gate
-_went = 0.0  # when the gate opened (a step's time is counted from then)
+_went = 0.0  # when the build opened the gate (time.monotonic, one clock for every process): a step's time starts
+_interrupted = False  # in a step's process: Ctrl-C came while its kernel started (acted on once it has)
 
 
 def at_gate(warm: Callable[[], None] | None = None) -> None:
@@ -139,9 +140,14 @@ def at_gate(warm: Callable[[], None] | None = None) -> None:
         word = None
     finally:
         gate.close()
-    if word != "go":
+    if not (isinstance(word, tuple) and word[0] == "go"):
         raise StepCancelled()
-    _went = time.perf_counter()
+    _went = word[1]
+
+
+def _defer_interrupt(signum, frame) -> None:
+    global _interrupted
+    _interrupted = True
 
 
 def imports_of(nb) -> str:
@@ -181,7 +187,20 @@ def _register_engine() -> None:
                 super().save(**kwargs)
 
     class GatedClient(PapermillNotebookClient):
+        def execute(self, **kwargs):
+            # Ctrl-C while the kernel starts waits until it has: interrupted inside nbclient's start, nothing shut
+            # the kernel down, and it outlived the step, writing its connection file again
+            previous = signal.signal(signal.SIGINT, _defer_interrupt)
+            try:
+                return super().execute(**kwargs)
+            finally:
+                if signal.getsignal(signal.SIGINT) is _defer_interrupt:
+                    signal.signal(signal.SIGINT, previous)
+
         def papermill_execute_cells(self):
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # the kernel is up: it is shut down on the way out
+            if _interrupted:
+                raise KeyboardInterrupt
             at_gate(self.warm)
             super().papermill_execute_cells()
 
@@ -199,10 +218,9 @@ def _register_engine() -> None:
             nb_man.notebook_start()
             try:
                 cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
-            except StepCancelled:
-                raise  # nothing ran: nothing to keep
             except BaseException:
-                nb_man.broke_off = True
+                # kept when a cell ran (a cancelled step, or one stopped while its kernel started, ran none)
+                nb_man.broke_off = any(c.metadata.papermill["status"] != nb_man.PENDING for c in nb_man.nb.cells)
                 raise
             finally:
                 nb_man.cleanup_pbar()
@@ -248,7 +266,7 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
     from papermill.exceptions import PapermillExecutionError
 
     _register_engine()
-    start = time.perf_counter()
+    start = time.monotonic()
     executed = work / "report" / "executed" / f"{step.name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     record = reads_file(work, step)
@@ -275,13 +293,15 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
             raise  # the notebook itself failed: no retry
         except (RuntimeError, TimeoutError, ConnectionError):
             # A kernel that dies while starting (two kernels started at once can pick the same free
-            # port) is started again; a third failure is reported.
+            # port) is started again; a third failure is reported. One that died of Ctrl-C is not.
+            if _interrupted:
+                raise KeyboardInterrupt from None
             if attempt == 2:
                 raise
             time.sleep(0.5 + attempt)
     if then is not None:
         then(step, slug, work, input_root)
-    return time.perf_counter() - max(start, _went)  # a step started early is timed from its gate
+    return time.monotonic() - max(start, _went)  # a step started early is timed from when its gate opened
 
 
 @dataclass
@@ -333,9 +353,9 @@ def run_all(
     feed: Callable[[], list[Job] | None] | None = None,
     warm: Callable[[], None] | None = None,
 ) -> None:
-    """Run ``jobs`` ``workers`` at a time, each in a process forked for it; a job runs when the jobs of its site
-    it waits for are done. A failure keeps the jobs of its site that have not started from starting, and no
-    other site's.
+    """Run ``jobs`` ``workers`` at a time, each in a process forked for it (a job waiting at its gate, below, is
+    not counted); a job runs when the jobs of its site it waits for are done. A failure keeps the jobs of its
+    site that have not started from starting, and no other site's.
 
     ``feed`` gives the jobs of the next site (None when there is none): it is asked as soon as a worker is free
     with no known job to start (a site's report waits for both its notebooks: the next site's fill the gap) or
@@ -390,18 +410,19 @@ def run_all(
     def open_gates() -> None:
         for reader, gate in list(gates.items()):
             job = running[reader][1]
-            if job.key in broken or ready(job):
-                if job.key in broken:
-                    cancelled.add(reader)  # closed unopened: it ends without running its notebook
-                else:
-                    started(job)
-                    try:
-                        gate.send("go")
-                    except OSError:  # its process has ended already (its kernel did not start): its result says why
-                        pass
-                gate.close()
-                del gates[reader]
-                waiting.discard(reader)
+            if job.key in broken:
+                cancelled.add(reader)  # closed unopened: it ends without running its notebook
+            elif ready(job) and (reader not in waiting or busy() < slots):  # within the jobs limit
+                started(job)
+                try:
+                    gate.send(("go", time.monotonic()))
+                except OSError:  # its process has ended already (its kernel did not start): its result says why
+                    pass
+            else:
+                continue
+            gate.close()
+            del gates[reader]
+            waiting.discard(reader)
 
     try:
         while pending or running or not exhausted:
