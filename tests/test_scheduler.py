@@ -78,33 +78,41 @@ def test_an_error_in_a_step_reaches_the_build_with_its_text(monkeypatch):
     assert WARMED == []  # no report ran: nothing to warm up for
 
 
-@pytest.mark.e2e
-def test_the_executed_notebook_is_written_once_and_also_when_a_cell_fails(tmp_path, monkeypatch):
+def run_through_the_engine(tmp_path, monkeypatch, writes: list, *sources: str) -> None:
+    """Run a notebook of ``sources`` through the build's papermill engine into out.ipynb (in ``tmp_path``, its
+    working folder), adding each write of the executed notebook to ``writes``."""
     import nbformat
     import papermill
     import papermill.engines
+    import papermill.execute
     from nbformat.v4 import new_code_cell, new_notebook
-    from papermill.exceptions import PapermillExecutionError
 
-    nb = new_notebook(cells=[new_code_cell("print('first')"), new_code_cell("1 / 0"), new_code_cell("print('never')")])
+    nb = new_notebook(cells=[new_code_cell(source) for source in sources])
     nb.metadata["kernelspec"] = {"name": scheduler.KERNEL, "display_name": scheduler.KERNEL, "language": "python"}
     nbformat.write(nb, tmp_path / "in.ipynb")
-    import papermill.execute
-
-    writes = []
     real = papermill.engines.write_ipynb
     for module in (papermill.engines, papermill.execute):
         monkeypatch.setattr(module, "write_ipynb", lambda nb, path: writes.append(path) or real(nb, path))
     scheduler._register_engine()
+    papermill.execute_notebook(
+        str(tmp_path / "in.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name=scheduler.KERNEL,
+        progress_bar=False,
+        engine_name=scheduler.ENGINE,
+        shutdown_kernel=scheduler.KERNEL_SHUTDOWN,
+        cwd=str(tmp_path),
+    )
+
+
+@pytest.mark.e2e
+def test_the_executed_notebook_is_written_once_and_also_when_a_cell_fails(tmp_path, monkeypatch):
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+
+    writes = []
     with pytest.raises(PapermillExecutionError):
-        papermill.execute_notebook(
-            str(tmp_path / "in.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            kernel_name=scheduler.KERNEL,
-            progress_bar=False,
-            engine_name=scheduler.ENGINE,
-            shutdown_kernel=scheduler.KERNEL_SHUTDOWN,
-        )
+        run_through_the_engine(tmp_path, monkeypatch, writes, "print('first')", "1 / 0", "print('never')")
     assert writes == [str(tmp_path / "out.ipynb")]  # once, at the end (papermill wrote it after every cell)
     executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     text = json.dumps(executed)
@@ -276,32 +284,11 @@ def test_steps_started_early_run_no_more_at_once_than_the_jobs_allow(monkeypatch
 def test_a_step_cancelled_at_its_gate_runs_no_cell_shuts_its_kernel_and_writes_nothing(tmp_path, monkeypatch):
     import multiprocessing
 
-    import nbformat
-    import papermill
-    import papermill.engines
-    import papermill.execute
-    from nbformat.v4 import new_code_cell, new_notebook
-
-    nb = new_notebook(cells=[new_code_cell("import json"), new_code_cell("open('ran', 'w').write('x')")])
-    nb.metadata["kernelspec"] = {"name": scheduler.KERNEL, "display_name": scheduler.KERNEL, "language": "python"}
-    nbformat.write(nb, tmp_path / "in.ipynb")
-    writes = []
-    for module in (papermill.engines, papermill.execute):
-        monkeypatch.setattr(module, "write_ipynb", lambda nb, path: writes.append(path))
     gate_in, gate_out = multiprocessing.Pipe(duplex=False)
     gate_out.close()  # the build closed the gate: a step it waited for failed
-    told = []
+    told, writes = [], []
     monkeypatch.setattr(scheduler, "_gate", gate_in)
     monkeypatch.setattr(scheduler, "_ready", lambda: told.append("ready"))
-    scheduler._register_engine()
     with pytest.raises(scheduler.StepCancelled):
-        papermill.execute_notebook(
-            str(tmp_path / "in.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            kernel_name=scheduler.KERNEL,
-            progress_bar=False,
-            engine_name=scheduler.ENGINE,
-            shutdown_kernel=scheduler.KERNEL_SHUTDOWN,
-            cwd=str(tmp_path),
-        )
+        run_through_the_engine(tmp_path, monkeypatch, writes, "import json", "open('ran', 'w').write('x')")
     assert told == ["ready"] and writes == [] and not (tmp_path / "ran").exists()

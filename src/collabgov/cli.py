@@ -15,7 +15,7 @@ from pathlib import Path
 from .build import BuildFailed, build_sites, describe
 from .errors import DataError, UsageError, os_error_key
 from .i18n import message
-from .scaffold import new_site, write_templates
+from .scaffold import MADE_UP_REGION_CODE, new_site, write_templates
 from .sites import available_sites, load_site, peek_site, project_root, site_folder, user_language
 from .verify import verify
 
@@ -65,7 +65,7 @@ def cmd_validate(args, root: Path) -> int:
 def cmd_new_site(args, root: Path) -> int:
     years = [int(y) for y in args.years.replace(",", " ").split()] if args.years.strip() else None
     folder = new_site(root, args.site, args.kecamatan, args.kabupaten, years, args.format, args.synthetic)
-    if load_site(root, args.site).params["region_code"] == "00.00.00":
+    if load_site(root, args.site).params["region_code"] == MADE_UP_REGION_CODE:
         print(message("region_made_up", "id", kecamatan=args.kecamatan, kabupaten=args.kabupaten))
     print(message("site_created", "id", folder=folder.relative_to(root).as_posix(), site=args.site))
     return EXIT["ok"]

@@ -33,6 +33,11 @@ class Problem:
         return f"  {self}" + ("" if self.level == ERROR else " " + message("warning_tag", lang))
 
 
+def line_at(text: str | bytes, offset: int) -> int:
+    """The line (from 1) of ``text`` that ``offset`` falls on: where a problem found in a file's text or bytes is."""
+    return text[:offset].count(b"\n" if isinstance(text, bytes) else "\n") + 1
+
+
 def in_order(problems: list[Problem]) -> list[Problem]:
     """Each file's problems together and by line, the files in the order they were first named; problems of
     one line keep the order they were found in (the order of the columns, for a table), and the same problem

@@ -219,6 +219,9 @@ def write_templates(folder: Path) -> None:
     (folder.parent / "docs" / "site_yaml.md").write_text(site_yaml_reference() + "\n", "utf-8")
 
 
+MADE_UP_REGION_CODE = "00.00.00"  # the Kemendagri code of a made-up place: the list has no such code
+
+
 def made_up_region(kecamatan: str, kabupaten: str) -> dict:
     """The region of a made-up kecamatan (a synthetic site not in the Kemendagri list): code 00.00.00, province
     'Contoh (sintetis)'; "Kota X" is still a kota (with kelurahan), as in a lookup."""
@@ -231,7 +234,7 @@ def made_up_region(kecamatan: str, kabupaten: str) -> dict:
         "kabupaten": name,
         "kabupaten_kind": kind,
         "provinsi": "Contoh (sintetis)",
-        "region_code": "00.00.00",
+        "region_code": MADE_UP_REGION_CODE,
         "village_kinds": ["kelurahan"] if kind == "kota" else ["desa"],
     }
 

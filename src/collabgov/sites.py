@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import DataError, Problem, Problems, UsageError, display_path
+from .errors import DataError, Problem, Problems, UsageError, display_path, line_at
 from .i18n import LANGUAGES, message, message_every_language
 from .inputs import Refused, check_folder, read_bytes
 
@@ -200,7 +200,7 @@ def parse_yaml(data: bytes) -> tuple[object, dict]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:  # named with the line of the first byte that is not UTF-8
-        raise _Refusal("yaml_encoding", data[: exc.start].count(b"\n") + 1) from None
+        raise _Refusal("yaml_encoding", line_at(data, exc.start)) from None
     if "\x00" in text:
         raise _Refusal("yaml_encoding", None)
     loader = None

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
 
-from .errors import WARNING, Problem, display_path
+from .errors import WARNING, Problem, display_path, line_at
 from .i18n import message
 from .inputs import Refused, glob, read_bytes
 
@@ -74,7 +74,7 @@ def read(folder: Path, lang: str, section: str, message_lang: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:  # named with the line of the first byte that is not UTF-8
         shown = display_path(path_of(folder, lang, section))
-        line = data[: exc.start].count(b"\n") + 1
+        line = line_at(data, exc.start)
         raise TextProblem(Problem(shown, line, None, message("text_encoding", message_lang))) from None
 
 
@@ -137,7 +137,7 @@ def check(
     for match in PLACEHOLDER.finditer(source):
         placed.append(match.span())
         key = match.group(1)
-        line = source[: match.start()].count("\n") + 1
+        line = line_at(source, match.start())
         if key not in known:
             said = message("placeholder_unknown", message_lang, known=_closest(key, known))
             problems.append(Problem(shown, line, key, said))
@@ -154,7 +154,7 @@ def check(
         if wide != (start, end):
             stray.append((wide[0], source[wide[0] : wide[1]]))
     for at, found in sorted(stray):
-        line = source[:at].count("\n") + 1
+        line = line_at(source, at)
         if TEMPLATE_TAG.search(found):
             said = message("template_tag", message_lang, found=short(found))
         else:
@@ -165,7 +165,7 @@ def check(
     for reason, (line, names) in empty_cited.items():
         problems.append(Problem(shown, line, ", ".join(names), message(reason, message_lang)))
     for match in UNFILLED.finditer(source):
-        line = source[: match.start()].count("\n") + 1
+        line = line_at(source, match.start())
         level = WARNING if draft else "error"
         problems.append(
             Problem(shown, line, None, message("unfilled", message_lang, found=short(match.group(0))), level)
