@@ -211,3 +211,16 @@ def test_a_text_that_is_not_utf8_is_named_with_its_line(site):
     with pytest.raises(DataError) as exc:
         validated(site)
     assert "aim.md:3: bukan teks UTF-8: simpan ulang berkas sebagai teks UTF-8" in str(exc.value)
+
+
+@pytest.mark.e2e
+def test_with_two_jobs_the_notebooks_started_while_the_site_was_checked_end_unrun_and_leave_nothing(site):
+    """The analysis notebooks' kernels start while the site is checked; a bad cell still fails cleanly."""
+    import multiprocessing
+
+    (site / "data/pujud/cases.csv").write_text(
+        (site / "data/pujud/cases.csv").read_text("utf-8").replace(",14,", ",empat belas,", 1), "utf-8"
+    )
+    fails_cleanly(site, "cases.csv:2: cases", lambda: build_sites(site, ["pujud"], jobs=2))
+    assert multiprocessing.active_children() == []
+    assert not (site / "build/pujud.failed").exists()  # no notebook ran: none is kept

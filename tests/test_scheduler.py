@@ -292,3 +292,108 @@ def test_a_step_cancelled_at_its_gate_runs_no_cell_shuts_its_kernel_and_writes_n
     with pytest.raises(scheduler.StepCancelled):
         run_through_the_engine(tmp_path, monkeypatch, writes, "import json", "open('ran', 'w').write('x')")
     assert told == ["ready"] and writes == [] and not (tmp_path / "ran").exists()
+
+
+def checked_site(monkeypatch, tmp_path, workers: int, verdict):
+    """A site of four run with ``check``: what was forked and ran (from ``marks``), when the check ran, what was told."""
+    import time
+
+    monkeypatch.setattr(scheduler, "run_step", early)
+    marks, events, checked = tmp_path / "marks.txt", [], []
+
+    def check():
+        time.sleep(0.5)  # the site is checked while the first steps' kernels start
+        checked.append(time.monotonic())
+        return verdict()
+
+    try:
+        scheduler.run_all(
+            site_of_four("a", marks),
+            workers,
+            done=lambda job, value: events.append(("done", job.step.name)),
+            failed=lambda job, exc: events.append(("failed", job.step.name)),
+            started=lambda job: events.append(("started", job.step.name)),
+            check=check,
+        )
+    finally:
+        seen = (
+            {n: (float(f), float(r)) for n, f, r in (line.split() for line in marks.open())} if marks.exists() else {}
+        )
+    return seen, checked[0], events
+
+
+def test_the_first_steps_start_while_their_site_is_checked_and_run_once_it_passed(monkeypatch, tmp_path):
+    seen, checked, events = checked_site(monkeypatch, tmp_path, 2, lambda: True)
+    for name in ("01_case_table", "02_stage_findings"):
+        forked, ran = seen[name]
+        assert forked < checked - 0.3 and ran >= checked  # forked before the check ended, ran after it
+    assert {e[1] for e in events if e[0] == "done"} == set(seen) and len(seen) == 4
+
+
+def test_no_step_runs_when_its_site_fails_its_check(monkeypatch, tmp_path):
+    seen, _, events = checked_site(monkeypatch, tmp_path, 2, lambda: False)
+    assert seen == {} and events == []  # forked, then ended at their gates, untold
+
+
+def test_what_the_check_raises_is_raised_once_the_steps_started_for_it_have_ended(monkeypatch, tmp_path):
+    import multiprocessing
+
+    def broken():
+        raise ValueError("the site has errors")
+
+    with pytest.raises(ValueError, match="the site has errors"):
+        checked_site(monkeypatch, tmp_path, 2, broken)
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "marks.txt").exists()
+
+
+def test_with_one_job_the_site_is_checked_before_any_step_starts(monkeypatch, tmp_path):
+    seen, checked, _ = checked_site(monkeypatch, tmp_path, 1, lambda: True)
+    assert len(seen) == 4 and min(forked for forked, _ in seen.values()) > checked
+
+
+def test_a_kernel_started_early_runs_its_notebooks_imports_and_loads_what_opening_its_site_would():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("import os"),
+            new_code_cell('site = "x"'),
+            new_code_cell("from collabgov.context import open_site\nctx = open_site(site)\nimport json"),
+            new_code_cell("from collabgov import figures\nif True:\n    import csv"),
+            new_code_cell("%matplotlib inline"),  # not Python: left out
+        ]
+    )
+    lines = scheduler.warm_up(nbformat.from_dict(nb)).splitlines()
+    assert lines[:3] == ["from collabgov.context import open_site", "import json", "from collabgov import figures"]
+    assert lines[3] == "__import__('collabgov.context', fromlist=['preload']).preload(True)"  # draws: matplotlib
+    nb.cells.pop(3)
+    assert scheduler.warm_up(nbformat.from_dict(nb)).endswith(".preload(False)")
+    nb.cells.pop(2)
+    assert scheduler.warm_up(nbformat.from_dict(nb)) == ""  # opens no site: nothing to load
+
+
+PRELOADED = """
+import sys
+from collabgov import cases, coding
+from collabgov.context import open_site, preload
+from collabgov.report import Report
+preload(False)
+before = set(sys.modules)
+ctx = open_site("pujud", "id", sys.argv[1], sys.argv[2])
+cases.yearly_summary(cases.load_case_table(ctx.data_dir, "id", ctx.years))
+coding.load_coded_data(ctx.data_dir, "id")
+report = Report(ctx)
+report.title(), report.abstracts()
+print(" ".join(sorted(m for m in set(sys.modules) - before if m.split(".")[0] not in sys.stdlib_module_names)))
+"""
+
+
+def test_once_preloaded_opening_a_site_and_reading_its_tables_loads_no_library(root, tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", PRELOADED, str(tmp_path), str(root)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == []

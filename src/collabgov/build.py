@@ -4,7 +4,8 @@ For each site, under its lock (``publish.site_lock``): a publish that was cut of
 leftovers of a killed build are removed, and the site is up to date when no step's fingerprint
 changed (``scheduler.stale``). Otherwise the site folder is copied into ``build/<site>.tmp/input/``
 (the snapshot: notebooks read it, not ``data/``, so an edit during a build cannot mix into it),
-checked in full (``validation.validate_site``), and its stale steps run. When all of a site's steps
+checked in full (``validation.validate_site``), and its stale steps run; the first site is checked while
+the kernels of its analysis notebooks start, which run once it has passed (``scheduler.run_all``). When all of a site's steps
 have run, the report is exported, the manifest and gallery written, and both output folders are
 published together (``publish.publish``); the stamps that record what was built are written last.
 """
@@ -18,7 +19,7 @@ import shutil
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import export, provenance, publish, scheduler
@@ -48,15 +49,17 @@ def check_kernel(lang: str) -> None:
 class SiteBuild:
     """One site's build in progress."""
 
-    site: Site  # as read from the snapshot
+    site: Site  # as ``peek_site`` read it until the site is checked, then as read from the snapshot
     work: Path
     steps: list[scheduler.Step]
     todo: list[scheduler.Step]
     stamps: dict
-    record: dict
+    rev: dict  # the commit and uncommitted changes (``provenance.revision``)
     extra: str
     env: dict
-    done: set
+    done: set = field(default_factory=set)
+    record: dict = field(default_factory=dict)  # provenance, once checked
+    checked: bool = False
 
     @property
     def input_root(self) -> Path:
@@ -104,8 +107,9 @@ def _extra(rev: dict, draft: bool) -> str:
     return scheduler.digest(json.dumps(rev | {"draft": draft}, sort_keys=True))
 
 
-def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> SiteBuild | None:
-    """Plan one site (under its lock; ``live`` as ``peek_site`` read it); None when it is up to date."""
+def plan_site(root: Path, out: Path, live: Site, force: bool, draft: bool) -> SiteBuild | None:
+    """Which steps of one site must run (under its lock; ``live`` as ``peek_site`` read it), with its build
+    folder made; None when it is up to date. Nothing of the site is checked yet (``check_site``)."""
     slug, lang = live.slug, live.lang
     if publish.repair(out, slug):
         log(message("publish_repaired", lang, site=slug))
@@ -119,32 +123,37 @@ def prepare(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Site
     todo = scheduler.stale(steps, stamps if whole else {}, live.folder, root, code, extra)
     if not todo:
         return None
-    live = load_site(root, slug)  # checked in full only when something must run
+    env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
+    work = out / "build" / f"{slug}.tmp"
+    (work / "report").mkdir(parents=True)
+    return SiteBuild(live, work, steps, todo, stamps, rev, extra, env)
+
+
+def check_site(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
+    """Snapshot a planned site into its build folder and check it in full; raises DataError when it has errors
+    (its warnings are told). The report notebook reads the provenance written here."""
     # Imported here, not at the top: the checks bring pandas (0.5 s measured with -X importtime),
     # which a build that finds nothing to do must not pay (it takes 0.2 s without them).
     from .validation import validate_site
 
-    publish.check_writable(out, slug, lang)
-    work = out / "build" / f"{slug}.tmp"
-    (work / "report").mkdir(parents=True)
-    try:
-        site = snapshot(live, work)
-        problems = as_live(validate_site(site, draft).items, site.folder, live.folder)
-        if any(p.level == ERROR for p in problems):
-            raise DataError(problems)  # shown with its warnings, each once, by the command line
-        for warning in problems:
-            log(warning.line(site.lang))
-        if len(todo) < len(steps):  # seed with the published outputs the steps that do not run would make
-            for src, dst in ((out / "figures" / slug, work / "figures"), (out / "reports" / slug, work / "report")):
-                if src.is_dir():
-                    shutil.copytree(src, dst, dirs_exist_ok=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    record = provenance.collect(root, site, rev) | {"draft": draft}  # a draft says so in every output
-    provenance.write_json(work / "report" / "provenance.json", record)  # the report notebook shows it
-    env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
-    return SiteBuild(site, work, steps, todo, stamps, record, extra, env, set())
+    live = load_site(root, b.site.slug)  # checked in full only when something must run
+    publish.check_writable(out, live.slug, live.lang)
+    site = snapshot(live, b.work)
+    problems = as_live(validate_site(site, draft).items, site.folder, live.folder)
+    if any(p.level == ERROR for p in problems):
+        raise DataError(problems)  # shown with its warnings, each once, by the command line
+    for warning in problems:
+        log(warning.line(site.lang))
+    if len(b.todo) < len(b.steps):  # seed with the published outputs the steps that do not run would make
+        for src, dst in (
+            (out / "figures" / site.slug, b.work / "figures"),
+            (out / "reports" / site.slug, b.work / "report"),
+        ):
+            if src.is_dir():
+                shutil.copytree(src, dst, dirs_exist_ok=True)
+    b.record = provenance.collect(root, site, b.rev) | {"draft": draft}  # a draft says so in every output
+    provenance.write_json(b.work / "report" / "provenance.json", b.record)  # the report notebook shows it
+    b.site, b.checked = site, True
 
 
 def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
@@ -212,28 +221,34 @@ def build_sites(
         builds: dict[str, SiteBuild] = {}
         queue = list(slugs)
 
-        def next_site() -> SiteBuild | None:
-            """Check and snapshot the next site that has work to do (None when none is left). In a batch, a
-            site whose data has problems is told and skipped; alone, its problems are raised."""
+        def check(b: SiteBuild) -> bool:
+            """Check and snapshot a planned site. In a batch, a site whose data has problems is told and skipped
+            (False); alone, its problems are raised."""
+            slug, lang = b.site.slug, b.site.lang
+            try:
+                check_site(root, out, b, draft)
+            except DataError as exc:
+                if len(slugs) == 1:
+                    raise
+                *lines, summary = exc.lines(lang)
+                for line in lines + [f"[{slug}] {summary}"]:
+                    log(line)
+                failed.append(slug)
+                return False
+            log(message("building", lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
+            return True
+
+        def next_site(checked: bool = True) -> SiteBuild | None:
+            """Plan the next site that has work to do, and check it unless not ``checked`` (None when none is left)."""
             while queue:
                 slug = queue.pop(0)
-                lang = peeked[slug].lang
-                try:
-                    b = prepare(root, out, peeked[slug], force, draft)
-                except DataError as exc:
-                    if len(slugs) == 1:
-                        raise
-                    *lines, summary = exc.lines(lang)
-                    for line in lines + [f"[{slug}] {summary}"]:
-                        log(line)
-                    failed.append(slug)
-                    continue
+                b = plan_site(root, out, peeked[slug], force, draft)
                 if b is None:
-                    log(message("up_to_date", lang, site=slug))
+                    log(message("up_to_date", peeked[slug].lang, site=slug))
                     continue
                 builds[slug] = b
-                log(message("building", lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
-                return b
+                if not checked or check(b):
+                    return b
             return None
 
         def jobs_of(b: SiteBuild) -> list[scheduler.Job]:
@@ -250,7 +265,7 @@ def build_sites(
             return None if b is None else jobs_of(b)
 
         try:
-            first = next_site()
+            first = next_site(checked=False)  # checked while the kernels of its first steps start
             if first is None:
                 return failed
             check_kernel(first.site.lang)
@@ -293,11 +308,15 @@ def build_sites(
                     )
                 )
 
-            scheduler.run_all(jobs_of(first), jobs, on_done, on_fail, on_start, feed, export.preload)
+            scheduler.run_all(
+                jobs_of(first), jobs, on_done, on_fail, on_start, feed, export.preload, check=lambda: check(first)
+            )
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
-                if b.work.exists():
+                if b.work.exists() and b.checked:
                     publish.keep_failed(out, slug, b.work)
+                else:  # its data had problems (or it was cut short before being checked): no step ran
+                    shutil.rmtree(b.work, ignore_errors=True)
     return failed
 
 

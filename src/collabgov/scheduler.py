@@ -121,16 +121,17 @@ _went = 0.0  # when the build opened the gate (time.monotonic, one clock for eve
 _interrupted = False  # in a step's process: Ctrl-C came while its kernel started (acted on once it has)
 
 
-def at_gate(warm: Callable[[], None] | None = None) -> None:
-    """Where a step started early waits, its kernel started (and ``warm()``, its imports, done): the build says go
-    once the steps it waits for are done. Raises StepCancelled when the build says no or is gone."""
+def at_gate(warm: Callable[[Callable[[], bool]], None] | None = None) -> None:
+    """Where a step started early waits, its kernel started: the build says go once the steps it waits for are
+    done. Meanwhile ``warm(answered)`` readies the kernel (``warm_up``), and stops waiting for it when
+    ``answered()``. Raises StepCancelled when the build says no or is gone."""
     global _gate, _went
     if _gate is None:
         return
     gate, _gate = _gate, None
-    if warm is not None:
+    if warm is not None and not gate.poll():  # (not when the build has answered already)
         try:
-            warm()
+            warm(gate.poll)  # a site found broken meanwhile is told at once, not after the warm-up
         except Exception:  # a failing import fails again in its own cell, where it is reported
             pass
     _ready()
@@ -150,9 +151,11 @@ def _defer_interrupt(signum, frame) -> None:
     _interrupted = True
 
 
-def imports_of(nb) -> str:
-    """The top-level import statements of a notebook's code cells: what a kernel may run before the notebook does."""
-    lines = []
+def warm_up(nb) -> str:
+    """What a kernel started early runs before its notebook: the top-level import statements of the notebook's
+    code cells and, for a notebook that opens a site, what its run would load on first use (``context.preload``,
+    with matplotlib when the notebook imports ``collabgov.figures`` to draw)."""
+    nodes = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -160,7 +163,15 @@ def imports_of(nb) -> str:
             body = ast.parse(cell.source).body
         except SyntaxError:
             continue
-        lines += [ast.unparse(node) for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        nodes += [node for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    modules = set()
+    for node in nodes:
+        base = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        modules |= {".".join([*base, alias.name]) for alias in node.names} | set(base)
+    lines = [ast.unparse(node) for node in nodes]
+    if "collabgov.context" in modules:
+        drawing = "collabgov.figures" in modules  # (run so as to leave no name behind in the notebook's namespace)
+        lines.append(f"__import__('collabgov.context', fromlist=['preload']).preload({drawing})")
     return "\n".join(lines)
 
 
@@ -174,6 +185,9 @@ def _register_engine() -> None:
 
     A step started early waits at its gate (``at_gate``) once its kernel has started and run the notebook's
     imports, before the first cell."""
+    from queue import Empty
+
+    from jupyter_core.utils import ensure_async, run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.log import logger
@@ -204,10 +218,24 @@ def _register_engine() -> None:
             at_gate(self.warm)
             super().papermill_execute_cells()
 
-        def warm(self):
-            code = imports_of(self.nb)
+        def warm(self, answered):
+            code = warm_up(self.nb)
             if code:
-                self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+                run_sync(self._warm)(code, answered)
+
+        async def _warm(self, code, answered):
+            # nbclient's wait_for_reply, until the build has answered: a cell asked to run meanwhile runs after
+            # the warm-up in the kernel, and nbclient passes over the warm-up's reply (not the cell's)
+            msg_id = self.kc.execute(code, silent=True, store_history=False)
+            while not answered():
+                try:
+                    msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=0.05))
+                except Empty:
+                    if not await ensure_async(self.kc.is_alive()):
+                        return  # the first cell finds the kernel dead, and says so
+                    continue
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    return
 
     class Engine(NBClientEngine):
         @classmethod
@@ -352,6 +380,7 @@ def run_all(
     started: Callable[[Job], None],
     feed: Callable[[], list[Job] | None] | None = None,
     warm: Callable[[], None] | None = None,
+    check: Callable[[], bool] | None = None,
 ) -> None:
     """Run ``jobs`` ``workers`` at a time, each in a process forked for it (a job waiting at its gate, below, is
     not counted); a job runs when the jobs of its site it waits for are done. A failure keeps the jobs of its
@@ -365,7 +394,10 @@ def run_all(
     when the jobs it waits for are done (it is cancelled when one of them fails). ``started`` is told when a
     job runs, not when it starts early.
     ``warm`` (once) readies this process for the jobs that export, which inherit it: at the first moment a
-    worker is free with nothing to start, or else just before the first of those jobs."""
+    worker is free with nothing to start, or else just before the first of those jobs.
+    ``check`` (once, first) checks the site of ``jobs`` while the kernels of its first jobs start (early, behind
+    their gates, when there is more than one worker): they run when it returns True; when it returns False the
+    site's jobs end without running, and what it raises is raised once they have ended."""
     pending = list(jobs)
     finished: set[tuple[str, str]] = set()
     broken: set[str] = set()
@@ -425,6 +457,11 @@ def run_all(
             waiting.discard(reader)
 
     try:
+        if check is not None:
+            for job in [j for j in pending if not j.step.after][:slots] if slots > 1 else []:
+                start(job, early=True)
+            if not check():
+                broken.update(j.key for j in jobs)
         while pending or running or not exhausted:
             open_gates()
             for job in list(pending):

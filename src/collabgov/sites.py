@@ -295,15 +295,23 @@ def _say(key: str, lang: str | None, **values) -> str:
     return message(key, lang, **values) if lang else message_every_language(key, **values)
 
 
+@cache
+def site_validator():
+    """The site schema's validator. jsonschema is imported here, not at the top: with its format checkers it
+    takes 0.2 s, which a build with nothing to do must not pay (measured with -X importtime)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(site_schema())
+
+
 def schema_problems(value: dict, lines: dict, shown: str, lang: str | None) -> list[Problem]:
     """Every way ``value`` differs from the site schema, one problem per key, in the site's language."""
-    from jsonschema import Draft202012Validator
 
     def expected(node) -> str:
         return node.get(f"x-expected-{lang or 'en'}") or node.get("x-expected-en") or node.get("type", "")
 
     out: dict[tuple, Problem] = {}
-    validator = Draft202012Validator(site_schema())
+    validator = site_validator()
     for error in sorted(
         validator.iter_errors(value), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
     ):
