@@ -3,6 +3,8 @@ for notebook runs (``run_step`` replaced; each step's process is forked from the
 
 import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -397,3 +399,21 @@ def test_once_preloaded_opening_a_site_and_reading_its_tables_loads_no_library(r
     run = subprocess.run([sys.executable, "-c", PRELOADED, str(tmp_path), str(root)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == []
+
+
+def test_the_temporary_folder_of_a_step_killed_outright_is_removed_by_the_next_build(monkeypatch, tmp_path):
+    import multiprocessing
+    import tempfile
+
+    gone = multiprocessing.get_context("fork").Process(target=os._exit, args=(0,))
+    gone.start()
+    gone.join()
+    orphan = Path(tempfile.mkdtemp(prefix=f"{scheduler.SCRATCH}{gone.pid}-"))
+    (orphan / "kernel-1.json").write_text("{}")
+    alive = Path(tempfile.mkdtemp(prefix=f"{scheduler.SCRATCH}{os.getpid()}-"))  # a step still running
+    try:
+        scheduler.run_all([], 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None)
+        assert not orphan.exists() and alive.is_dir()
+    finally:
+        shutil.rmtree(orphan, ignore_errors=True)
+        shutil.rmtree(alive, ignore_errors=True)

@@ -4,11 +4,11 @@ For each site, under its lock (``publish.site_lock``): a publish that was cut of
 leftovers of a killed build are removed, and the site is up to date when no step's fingerprint
 changed (``scheduler.stale``). Otherwise the site folder is copied into ``build/<site>.tmp/input/``
 (the snapshot: notebooks read it, not ``data/``, so an edit during a build cannot mix into it),
-checked in full (``validation.validate_site``), and its stale steps run; the first site is checked while
-the kernels of its analysis notebooks start, which run once it has passed (``scheduler.run_all``). When all of a site's steps
-have run, the report is exported, the manifest and gallery written, and both output folders are
-published together (``publish.publish``); the stamps that record what was built are written last.
-"""
+checked in full (``validation.validate_site``), and its stale steps run. The first site is checked
+while the kernels of its analysis notebooks start; they run once it has passed (``scheduler.run_all``).
+When all of a site's steps have run, the report is exported, the manifest and gallery written, and both
+output folders are published together (``publish.publish``); the stamps that record what was built are
+written last."""
 
 from __future__ import annotations
 

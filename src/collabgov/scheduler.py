@@ -129,12 +129,12 @@ def at_gate(warm: Callable[[Callable[[], bool]], None] | None = None) -> None:
     if _gate is None:
         return
     gate, _gate = _gate, None
+    _ready()
     if warm is not None and not gate.poll():  # (not when the build has answered already)
         try:
             warm(gate.poll)  # a site found broken meanwhile is told at once, not after the warm-up
         except Exception:  # a failing import fails again in its own cell, where it is reported
             pass
-    _ready()
     try:
         word = gate.recv()
     except (EOFError, OSError):
@@ -341,6 +341,24 @@ class Job:
     args: tuple  # slug, root, work, input_root, env, then (inherited by the forked process)
 
 
+SCRATCH = "collabgov-step-"  # + the step process's id: a step's folder of temporary files (see _child)
+
+
+def remove_orphaned_scratch() -> None:
+    """Remove the temporary folders of step processes that are gone: one killed outright (SIGKILL, out of
+    memory) could not remove its own. A folder whose process id is in use again is left alone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*-*"):
+        pid = folder.name[len(SCRATCH) :].split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, another user's
+            pass
+
+
 class StepProcessDied(RuntimeError):
     """The process running a step ended without a result (killed, or out of memory)."""
 
@@ -356,7 +374,7 @@ def _child(reader, writer, step: Step, args: tuple, gate=None, gate_ends=()) -> 
     _gate, _ready = gate, lambda: writer.send(("ready", None))
     # The step's temporary files (the kernel's connection file among them) go to a folder of its own, removed
     # however the step ends: an interruption while a kernel started left its connection file in /tmp.
-    scratch = tempfile.mkdtemp(prefix="collabgov-step-")
+    scratch = tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-")
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
     try:
         result = ("done", run_step(step, *args))
@@ -456,6 +474,7 @@ def run_all(
             del gates[reader]
             waiting.discard(reader)
 
+    remove_orphaned_scratch()
     try:
         if check is not None:
             for job in [j for j in pending if not j.step.after][:slots] if slots > 1 else []:
