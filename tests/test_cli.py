@@ -35,7 +35,8 @@ def test_bad_data_is_reported_without_traceback_and_touches_nothing(sandbox):
     write(reports / "report.id.html", "earlier report")
     write(sandbox / "data/pujud/cases.csv", "year,cases,suspects,source\n2021,14,23,P\n2022,-15,23,P\n")
     env = dict(os.environ, COLLABGOV_ROOT=str(sandbox))
-    result = run(sys.executable, "-m", "collabgov", "build", "pujud", env=env)
+    # one job: no kernel starts while the site is checked (with two, see test_bad_inputs)
+    result = run(sys.executable, "-m", "collabgov", "build", "pujud", "--jobs", "1", env=env)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "data/pujud/cases.csv:3: cases: seharusnya paling kecil 0, tertulis '-15'" in result.stderr

@@ -3,7 +3,7 @@ for notebook runs (``run_step`` replaced; each step's process is forked from the
 
 import json
 import os
-import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -227,8 +227,6 @@ def test_a_step_started_early_never_runs_when_a_step_it_waits_for_fails(monkeypa
 
 
 def leaves_a_temporary_file(step: Step, site: str, marks: str) -> float:
-    import tempfile
-
     handle, path = tempfile.mkstemp(suffix=".json")  # as a kernel's connection file is made
     os.close(handle)
     with open(marks, "a") as out:
@@ -247,13 +245,7 @@ def test_a_steps_temporary_files_are_removed_however_it_ends(monkeypatch, tmp_pa
     assert len(paths) == 2
     for path in paths:
         assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path)), path
-        assert os.path.dirname(path) != tempfile_dir()
-
-
-def tempfile_dir() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
+        assert os.path.dirname(path) != tempfile.gettempdir()
 
 
 def runs_for_a_while(step: Step, site: str, marks: str) -> float:
@@ -296,15 +288,69 @@ def test_a_step_cancelled_at_its_gate_runs_no_cell_shuts_its_kernel_and_writes_n
     assert told == ["ready"] and writes == [] and not (tmp_path / "ran").exists()
 
 
+SLOW_IMPORT = """import time
+time.sleep(3)
+open("imported", "w").write(str(time.time()))
+"""
+
+
+def answered_during_the_warm_up(tmp_path, monkeypatch, word):
+    """A step at its gate whose notebook imports a module that takes 3 s: the build answers (``word``: "go", or
+    None to close the gate) 0.5 s after the step said it waits. Returns when it said so (time.time)."""
+    import multiprocessing
+    import threading
+    import time
+
+    (tmp_path / "slow_module.py").write_text(SLOW_IMPORT)
+    gate_in, gate_out = multiprocessing.Pipe(duplex=False)
+    told = []
+
+    def ready():
+        told.append(time.time())
+        answer = (lambda: gate_out.send(("go", time.monotonic()))) if word == "go" else gate_out.close
+        threading.Timer(0.5, answer).start()
+
+    monkeypatch.setattr(scheduler, "_gate", gate_in)
+    monkeypatch.setattr(scheduler, "_ready", ready)
+    run_through_the_engine(tmp_path, monkeypatch, [], "import slow_module", "open('ran', 'w').write('x')")
+    return told[0]
+
+
+@pytest.mark.e2e
+def test_a_step_says_it_waits_once_its_kernel_is_up_and_runs_when_told_during_the_warm_up(tmp_path, monkeypatch):
+    told = answered_during_the_warm_up(tmp_path, monkeypatch, "go")
+    assert told < float((tmp_path / "imported").read_text())  # before its warm-up, not after
+    assert (tmp_path / "ran").read_text() == "x"  # its cells ran, after the warm-up
+
+
+@pytest.mark.e2e
+def test_a_gate_closed_during_the_warm_up_ends_the_step_without_waiting_for_it(tmp_path, monkeypatch):
+    with pytest.raises(scheduler.StepCancelled):
+        answered_during_the_warm_up(tmp_path, monkeypatch, None)
+    assert not (tmp_path / "imported").exists()  # its kernel was stopped in the middle of the import
+    assert not (tmp_path / "ran").exists()
+
+
+def at_once(step: Step, site: str, marks: str) -> float:
+    """A stand-in that says when it was forked and when it ran (in ``marks``)."""
+    import time
+
+    forked = time.monotonic()
+    scheduler.at_gate()
+    with open(marks, "a") as out:
+        out.write(f"{step.name} {forked} {time.monotonic()}\n")
+    return 0.0
+
+
 def checked_site(monkeypatch, tmp_path, workers: int, verdict):
     """A site of four run with ``check``: what was forked and ran (from ``marks``), when the check ran, what was told."""
     import time
 
-    monkeypatch.setattr(scheduler, "run_step", early)
+    monkeypatch.setattr(scheduler, "run_step", at_once)
     marks, events, checked = tmp_path / "marks.txt", [], []
 
     def check():
-        time.sleep(0.5)  # the site is checked while the first steps' kernels start
+        time.sleep(0.4)  # the site is checked while the first steps' kernels start
         checked.append(time.monotonic())
         return verdict()
 
@@ -328,7 +374,7 @@ def test_the_first_steps_start_while_their_site_is_checked_and_run_once_it_passe
     seen, checked, events = checked_site(monkeypatch, tmp_path, 2, lambda: True)
     for name in ("01_case_table", "02_stage_findings"):
         forked, ran = seen[name]
-        assert forked < checked - 0.3 and ran >= checked  # forked before the check ended, ran after it
+        assert forked < checked - 0.2 and ran >= checked  # forked before the check ended, ran after it
     assert {e[1] for e in events if e[0] == "done"} == set(seen) and len(seen) == 4
 
 
@@ -403,17 +449,43 @@ def test_once_preloaded_opening_a_site_and_reading_its_tables_loads_no_library(r
 
 def test_the_temporary_folder_of_a_step_killed_outright_is_removed_by_the_next_build(monkeypatch, tmp_path):
     import multiprocessing
-    import tempfile
+    import time
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = multiprocessing.get_context("fork").Process(target=os._exit, args=(0,))
     gone.start()
     gone.join()
     orphan = Path(tempfile.mkdtemp(prefix=f"{scheduler.SCRATCH}{gone.pid}-"))
     (orphan / "kernel-1.json").write_text("{}")
+    recent = Path(tempfile.mkdtemp(prefix=f"{scheduler.SCRATCH}{gone.pid}-"))  # maybe a build beside this one
     alive = Path(tempfile.mkdtemp(prefix=f"{scheduler.SCRATCH}{os.getpid()}-"))  # a step still running
-    try:
-        scheduler.run_all([], 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None)
-        assert not orphan.exists() and alive.is_dir()
-    finally:
-        shutil.rmtree(orphan, ignore_errors=True)
-        shutil.rmtree(alive, ignore_errors=True)
+    odd = [tmp_path / f"{scheduler.SCRATCH}{name}-x" for name in ("99999999999999999999", "²", "", "x1")]
+    for folder in [orphan, alive, *odd]:
+        folder.mkdir(exist_ok=True)
+        os.utime(folder, (time.time() - 7200,) * 2)
+    scheduler.run_all([], 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None)
+    assert not orphan.exists()
+    assert recent.is_dir() and alive.is_dir() and all(folder.is_dir() for folder in odd)
+
+
+def tells_its_niceness(step: Step, site: str, marks: str) -> float:
+    import time
+
+    scheduler.at_gate()
+    if step.name == "02_stage_findings":
+        time.sleep(1.0)  # the reports are started early meanwhile
+    with open(marks, "a") as out:
+        out.write(f"{step.name} {os.nice(0)}\n")
+    return 0.0
+
+
+def test_a_step_started_early_to_wait_for_others_gives_way_to_them(monkeypatch, tmp_path):
+    monkeypatch.setattr(scheduler, "run_step", tells_its_niceness)
+    marks = tmp_path / "marks.txt"
+    scheduler.run_all(
+        site_of_four("a", marks), 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None
+    )
+    niceness = {name: int(value) for name, value in (line.split() for line in marks.open())}
+    own = os.nice(0)
+    assert niceness["01_case_table"] == niceness["02_stage_findings"] == own
+    assert niceness["report.id"] == niceness["report.en"] == min(own + scheduler.EARLY_NICENESS, 19)

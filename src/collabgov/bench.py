@@ -147,6 +147,23 @@ def two_core_scaling() -> float:
     return statistics.median(ratios)
 
 
+def _pdf(paths: tuple[Path, Path]) -> float:
+    return timed(lambda: export.export_pdf(*paths))
+
+
+def pdf_pair_scaling(reports: Path, out: Path) -> float:
+    """The same as ``two_core_scaling`` for the two reports' PDF exports, which a build runs at once: the floor
+    counts each as measured alone (once, one after the other against both at once)."""
+    import multiprocessing
+
+    pairs = [(reports / f"report.{lang}.html", out / f"pair.{lang}.pdf") for lang in ("id", "en")]
+    export.preload()
+    one_after_the_other = sum(_pdf(pair) for pair in pairs)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        at_once = timed(lambda: pool.map(_pdf, pairs))
+    return one_after_the_other / at_once
+
+
 class KernelMemory:
     """Peak resident memory of the kernels that run while it samples (psutil, every 50 ms)."""
 
@@ -299,6 +316,7 @@ def main() -> int:
             )
         )
         scaling = two_core_scaling()
+        pdf_scaling = pdf_pair_scaling(work / "reports" / "pujud", work / "pieces")
         kernel_mb = memory.peak / 1024 / 1024
         rows.append(
             (
@@ -322,6 +340,7 @@ def main() -> int:
         f"{'this machine: 2 copies of CPU work at once':<44} {scaling:8.2f}  x as fast as one after the other "
         "(median of 5, just after the batches; on a shared machine it changes from minute to minute)"
     )
+    print(f"{'  the two PDF exports at once':<44} {pdf_scaling:8.2f}  x as fast as one after the other (once)")
     print("\neach round, build / the floor of the pieces measured right after it (the ratios above are their medians):")
     for i, r in enumerate(rounds, 1):
         print(

@@ -101,7 +101,13 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="check a site's data, run its notebooks and export its report")
     b.add_argument("sites", nargs="*", help="site names")
     b.add_argument("--all", action="store_true", help="build every site under data/")
-    b.add_argument("--jobs", type=int, default=0, help="notebooks to run at once (default: number of cores)")
+    b.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        help="notebooks to run at once (default: number of cores); kernels started early, at lower priority, "
+        "to wait for the notebooks a report needs are not counted",
+    )
     b.add_argument("--force", action="store_true", help="rerun every notebook even if nothing changed")
     b.add_argument("--draft", action="store_true", help="build although parts are unfilled; every page says DRAFT")
     b.set_defaults(run=cmd_build)

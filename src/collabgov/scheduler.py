@@ -341,21 +341,23 @@ class Job:
     args: tuple  # slug, root, work, input_root, env, then (inherited by the forked process)
 
 
+EARLY_NICENESS = 10  # how much a step started early to wait for others gives way to them (see _child)
 SCRATCH = "collabgov-step-"  # + the step process's id: a step's folder of temporary files (see _child)
 
 
 def remove_orphaned_scratch() -> None:
     """Remove the temporary folders of step processes that are gone: one killed outright (SIGKILL, out of
-    memory) could not remove its own. A folder whose process id is in use again is left alone."""
+    memory) could not remove its own. A folder whose process id is in use again is left alone, and so is one
+    changed within the hour (a step of a build beside this one, in a container whose process ids differ)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*-*"):
         pid = folder.name[len(SCRATCH) :].split("-")[0]
-        if not pid.isdigit():
-            continue
         try:
+            if not (pid.isascii() and pid.isdigit()) or time.time() - folder.lstat().st_mtime < 3600:
+                continue
             os.kill(int(pid), 0)
         except ProcessLookupError:
             shutil.rmtree(folder, ignore_errors=True)
-        except OSError:  # alive, another user's
+        except (OSError, OverflowError, ValueError):  # alive and another user's, gone, or no process id
             pass
 
 
@@ -372,6 +374,11 @@ def _child(reader, writer, step: Step, args: tuple, gate=None, gate_ends=()) -> 
     # them in English
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
     _gate, _ready = gate, lambda: writer.send(("ready", None))
+    if gate is not None and step.after:
+        # Started early to wait for steps still running: its kernel's start and warm-up give way to them, as they
+        # are on the way to its gate. (Raising it again would need privileges: it keeps the lower priority once
+        # it runs, when the steps beside it are mostly ones started early too.)
+        os.nice(EARLY_NICENESS)
     # The step's temporary files (the kernel's connection file among them) go to a folder of its own, removed
     # however the step ends: an interruption while a kernel started left its connection file in /tmp.
     scratch = tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-")
