@@ -438,6 +438,7 @@ print(" ".join(sorted(m for m in set(sys.modules) - before if m.split(".")[0] no
 """
 
 
+@pytest.mark.e2e  # a Python process of its own that loads the whole stack (3 s)
 def test_once_preloaded_opening_a_site_and_reading_its_tables_loads_no_library(root, tmp_path):
     import subprocess
     import sys
