@@ -4,6 +4,7 @@ for notebook runs (``run_step`` replaced; each step's process is forked from the
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -159,19 +160,41 @@ def test_a_build_cut_short_still_reads_what_its_running_steps_hand_back():
     assert process.exitcode == 0  # it ended, with the failure of ``done``
 
 
-def early(step: Step, site: str, marks: str) -> float:
-    """A stand-in that takes its time in 02 and says when it was forked and when it ran (in ``marks``)."""
+# how long a stand-in step takes (``marked``): 02 is the long one, so that the reports start early meanwhile
+TAKES = {"01_case_table": 0.1, "02_stage_findings": 1.0, "report": 0.5}
+
+
+@dataclass
+class Mark:
+    """What a stand-in step said of its run: when it was forked, ran (its gate opened) and ended, its niceness."""
+
+    forked: float
+    ran: float
+    ended: float
+    niceness: int
+
+
+def marked(step: Step, site: str, marks: str) -> float:
+    """A stand-in that waits at its gate where a notebook run does, takes its time (none in site "quick") and
+    says so in ``marks`` (``marks_of``); in site "fails", 02 fails."""
     import time
 
     forked = time.monotonic()
     scheduler.at_gate()
+    ran = time.monotonic()
+    if site != "quick":
+        time.sleep(TAKES[step.name.split(".")[0]])
     with open(marks, "a") as out:
-        out.write(f"{step.name} {forked} {time.monotonic()}\n")
-    if step.name == "02_stage_findings":
-        time.sleep(1.0)
-        if site == "fails":
-            raise ValueError("02 failed")
+        out.write(f"{step.name} {forked} {ran} {time.monotonic()} {os.nice(0)}\n")
+    if site == "fails" and step.name == "02_stage_findings":
+        raise ValueError("02 failed")
     return 0.0
+
+
+def marks_of(marks: Path) -> dict[str, Mark]:
+    """step name -> what it said (nothing when no step ran)."""
+    lines = (line.split() for line in marks.open()) if marks.exists() else ()
+    return {name: Mark(float(f), float(r), float(e), int(n)) for name, f, r, e, n in lines}
 
 
 def site_of_four(site: str, marks) -> list[Job]:
@@ -185,7 +208,7 @@ def test_a_free_worker_starts_a_waiting_step_early_and_it_runs_when_its_steps_ar
     """With 01 done and 02 still running, both reports are forked (their kernels start) but run only after 02."""
     import time
 
-    monkeypatch.setattr(scheduler, "run_step", early)
+    monkeypatch.setattr(scheduler, "run_step", marked)
     marks, events = tmp_path / "marks.txt", []
     scheduler.run_all(
         site_of_four("a", marks),
@@ -194,7 +217,7 @@ def test_a_free_worker_starts_a_waiting_step_early_and_it_runs_when_its_steps_ar
         failed=lambda job, exc: events.append(("failed", job.step.name, exc)),
         started=lambda job: events.append(("started", job.step.name, time.monotonic())),
     )
-    seen = {name: (float(forked), float(ran)) for name, forked, ran in (line.split() for line in marks.open())}
+    seen = {name: (m.forked, m.ran) for name, m in marks_of(marks).items()}
     finding_done = next(t for kind, name, t in events if kind == "done" and name == "02_stage_findings")
     for report in ("report.id", "report.en"):
         forked, ran = seen[report]
@@ -211,7 +234,7 @@ def test_a_free_worker_starts_a_waiting_step_early_and_it_runs_when_its_steps_ar
 
 
 def test_a_step_started_early_never_runs_when_a_step_it_waits_for_fails(monkeypatch, tmp_path):
-    monkeypatch.setattr(scheduler, "run_step", early)
+    monkeypatch.setattr(scheduler, "run_step", marked)
     marks, events = tmp_path / "marks.txt", []
     scheduler.run_all(
         site_of_four("fails", marks),
@@ -220,7 +243,7 @@ def test_a_step_started_early_never_runs_when_a_step_it_waits_for_fails(monkeypa
         failed=lambda job, exc: events.append(("failed", job.step.name, str(exc))),
         started=lambda job: events.append(("started", job.step.name)),
     )
-    ran = {line.split()[0] for line in marks.open()}
+    ran = set(marks_of(marks))
     assert ran == {"01_case_table", "02_stage_findings"}  # the reports waited at their gates, then ended
     assert [e for e in events if e[0] == "failed"] == [("failed", "02_stage_findings", "02 failed")]
     assert ("started", "report.id") not in events and ("started", "report.en") not in events
@@ -248,27 +271,16 @@ def test_a_steps_temporary_files_are_removed_however_it_ends(monkeypatch, tmp_pa
         assert os.path.dirname(path) != tempfile.gettempdir()
 
 
-def runs_for_a_while(step: Step, site: str, marks: str) -> float:
-    import time
-
-    scheduler.at_gate()
-    begun = time.monotonic()
-    time.sleep(1.0 if step.name == "02_stage_findings" else 0.1 if step.name == "01_case_table" else 0.5)
-    with open(marks, "a") as out:
-        out.write(f"{step.name} {begun} {time.monotonic()}\n")
-    return 0.0
-
-
 def test_steps_started_early_run_no_more_at_once_than_the_jobs_allow(monkeypatch, tmp_path):
     """Three reports wait at their gates while 02 runs; when it ends, two run at once (jobs=2), not three."""
-    monkeypatch.setattr(scheduler, "run_step", runs_for_a_while)
+    monkeypatch.setattr(scheduler, "run_step", marked)
     marks = tmp_path / "marks.txt"
     analysis = ("01_case_table", "02_stage_findings")
     step_list = [Step(name, f"{name}.ipynb", "id") for name in analysis]
     step_list += [Step(f"report.{x}", "report.ipynb", "id", after=analysis, exports=True) for x in ("a", "b", "c")]
     jobs = [Job("s", step, ("s", str(marks))) for step in step_list]
     scheduler.run_all(jobs, 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None)
-    spans = [(float(b), float(e)) for _, b, e in (line.split() for line in marks.open())]
+    spans = [(m.ran, m.ended) for m in marks_of(marks).values()]
     assert len(spans) == 5
     most = max(sum(b <= t < e for b, e in spans) for t, _ in spans)
     assert most <= 2, spans
@@ -331,22 +343,11 @@ def test_a_gate_closed_during_the_warm_up_ends_the_step_without_waiting_for_it(t
     assert not (tmp_path / "ran").exists()
 
 
-def at_once(step: Step, site: str, marks: str) -> float:
-    """A stand-in that says when it was forked and when it ran (in ``marks``)."""
-    import time
-
-    forked = time.monotonic()
-    scheduler.at_gate()
-    with open(marks, "a") as out:
-        out.write(f"{step.name} {forked} {time.monotonic()}\n")
-    return 0.0
-
-
 def checked_site(monkeypatch, tmp_path, workers: int, verdict):
     """A site of four run with ``check``: what was forked and ran (from ``marks``), when the check ran, what was told."""
     import time
 
-    monkeypatch.setattr(scheduler, "run_step", at_once)
+    monkeypatch.setattr(scheduler, "run_step", marked)
     marks, events, checked = tmp_path / "marks.txt", [], []
 
     def check():
@@ -356,7 +357,7 @@ def checked_site(monkeypatch, tmp_path, workers: int, verdict):
 
     try:
         scheduler.run_all(
-            site_of_four("a", marks),
+            site_of_four("quick", marks),
             workers,
             done=lambda job, value: events.append(("done", job.step.name)),
             failed=lambda job, exc: events.append(("failed", job.step.name)),
@@ -364,9 +365,7 @@ def checked_site(monkeypatch, tmp_path, workers: int, verdict):
             check=check,
         )
     finally:
-        seen = (
-            {n: (float(f), float(r)) for n, f, r in (line.split() for line in marks.open())} if marks.exists() else {}
-        )
+        seen = {name: (m.forked, m.ran) for name, m in marks_of(marks).items()}
     return seen, checked[0], events
 
 
@@ -469,24 +468,13 @@ def test_the_temporary_folder_of_a_step_killed_outright_is_removed_by_the_next_b
     assert recent.is_dir() and alive.is_dir() and all(folder.is_dir() for folder in odd)
 
 
-def tells_its_niceness(step: Step, site: str, marks: str) -> float:
-    import time
-
-    scheduler.at_gate()
-    if step.name == "02_stage_findings":
-        time.sleep(1.0)  # the reports are started early meanwhile
-    with open(marks, "a") as out:
-        out.write(f"{step.name} {os.nice(0)}\n")
-    return 0.0
-
-
 def test_a_step_started_early_to_wait_for_others_gives_way_to_them(monkeypatch, tmp_path):
-    monkeypatch.setattr(scheduler, "run_step", tells_its_niceness)
+    monkeypatch.setattr(scheduler, "run_step", marked)
     marks = tmp_path / "marks.txt"
     scheduler.run_all(
         site_of_four("a", marks), 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None
     )
-    niceness = {name: int(value) for name, value in (line.split() for line in marks.open())}
+    niceness = {name: m.niceness for name, m in marks_of(marks).items()}
     own = os.nice(0)
     assert niceness["01_case_table"] == niceness["02_stage_findings"] == own
     assert niceness["report.id"] == niceness["report.en"] == min(own + scheduler.EARLY_NICENESS, 19)

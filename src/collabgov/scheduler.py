@@ -183,8 +183,8 @@ def _register_engine() -> None:
     itself when the notebook ran to its end or stopped at a cell's error; the engine writes it when the run
     broke off otherwise (the kernel died, the build was interrupted).
 
-    A step started early waits at its gate (``at_gate``) once its kernel has started and run the notebook's
-    imports, before the first cell."""
+    A step started early waits at its gate (``at_gate``) once its kernel has started, before the first cell,
+    while the kernel runs the notebook's warm-up (``warm_up``)."""
     from queue import Empty
 
     from jupyter_core.utils import ensure_async, run_sync
