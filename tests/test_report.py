@@ -4,6 +4,8 @@ number formatting, the claims check, and a manifest whose checksums hold."""
 import hashlib
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -197,3 +199,19 @@ def test_a_short_table_is_never_split_across_pages_and_no_row_of_a_long_one_is_l
         assert len(rows_per_page(filler, 4)) == 1, filler  # short: on one page
         split = rows_per_page(filler, 20)
         assert all(c >= 2 for c in split), (filler, split)  # long: never one row alone
+
+
+@pytest.mark.parametrize("site, lang, draft", [("pujud", "en", False), ("kota", "id", True)])
+def test_the_page_a_report_step_makes_after_the_warm_up_is_the_page_a_fresh_process_makes(built, site, lang, draft):
+    # export.preload turns a notebook of one cell into HTML before the steps fork: nothing of it may reach a report
+    script = (
+        "import sys; from pathlib import Path; from collabgov import export, report, sites\n"
+        "root, site, lang, draft, target = sys.argv[1:]\n"
+        "title = report.title_text(sites.load_site(Path(root), site), lang)\n"
+        "executed = Path(root, 'reports', site, 'executed', f'report.{lang}.ipynb')\n"
+        "export.export_html(executed, Path(target), lang, title, draft == '1')\n"
+    )
+    fresh = built.parent / f"fresh-{site}.{lang}.html"
+    subprocess.run([sys.executable, "-c", script, str(built), site, lang, str(int(draft)), str(fresh)], check=True)
+    assert "<figure" in fresh.read_text("utf-8")
+    assert fresh.read_bytes() == (built / "reports" / site / f"report.{lang}.html").read_bytes()

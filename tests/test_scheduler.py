@@ -1,9 +1,11 @@
 """The scheduler on its own: order, failures and the warm-up of the build process, with steps that stand in
 for notebook runs (``run_step`` replaced; each step's process is forked from the test, so it runs the stand-in)."""
 
+import gc
 import json
 import os
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,12 +168,14 @@ TAKES = {"01_case_table": 0.1, "02_stage_findings": 1.0, "report": 0.5}
 
 @dataclass
 class Mark:
-    """What a stand-in step said of its run: when it was forked, ran (its gate opened) and ended, its niceness."""
+    """What a stand-in step said of its run: when it was forked, ran (its gate opened) and ended, its niceness, and
+    how many objects its garbage collector leaves alone."""
 
     forked: float
     ran: float
     ended: float
     niceness: int
+    frozen: int
 
 
 def marked(step: Step, site: str, marks: str) -> float:
@@ -185,7 +189,7 @@ def marked(step: Step, site: str, marks: str) -> float:
     if site != "quick":
         time.sleep(TAKES[step.name.split(".")[0]])
     with open(marks, "a") as out:
-        out.write(f"{step.name} {forked} {ran} {time.monotonic()} {os.nice(0)}\n")
+        out.write(f"{step.name} {forked} {ran} {time.monotonic()} {os.nice(0)} {gc.get_freeze_count()}\n")
     if site == "fails" and step.name == "02_stage_findings":
         raise ValueError("02 failed")
     return 0.0
@@ -194,7 +198,7 @@ def marked(step: Step, site: str, marks: str) -> float:
 def marks_of(marks: Path) -> dict[str, Mark]:
     """step name -> what it said (nothing when no step ran)."""
     lines = (line.split() for line in marks.open()) if marks.exists() else ()
-    return {name: Mark(float(f), float(r), float(e), int(n)) for name, f, r, e, n in lines}
+    return {name: Mark(float(f), float(r), float(e), int(n), int(z)) for name, f, r, e, n, z in lines}
 
 
 def site_of_four(site: str, marks) -> list[Job]:
@@ -478,3 +482,24 @@ def test_a_step_started_early_to_wait_for_others_gives_way_to_them(monkeypatch, 
     own = os.nice(0)
     assert niceness["01_case_table"] == niceness["02_stage_findings"] == own
     assert niceness["report.id"] == niceness["report.en"] == min(own + scheduler.EARLY_NICENESS, 19)
+
+
+def test_a_step_finds_what_the_build_holds_set_aside_from_its_garbage_collector_and_no_garbage(monkeypatch, tmp_path):
+    monkeypatch.setattr(scheduler, "run_step", marked)
+    marks = tmp_path / "marks.txt"
+
+    class Cycle:
+        pass
+
+    garbage = Cycle()
+    garbage.me = garbage
+    gone = weakref.ref(garbage)
+    del garbage  # unreachable, and only a collection frees it
+    try:
+        scheduler.run_all(
+            site_of_four("quick", marks), 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None
+        )
+        assert len(marks_of(marks)) == 4 and all(m.frozen > 0 for m in marks_of(marks).values())
+        assert gone() is None  # collected before it could be set aside for good
+    finally:
+        gc.unfreeze()
