@@ -145,11 +145,12 @@ def failed_folder(out: Path, slug: str) -> Path:
 
 
 def keep_failed(out: Path, slug: str, work: Path) -> Path:
-    """Keep only the executed notebooks of a failed build in ``build/<site>.failed/``; remove the rest."""
+    """Keep only the executed notebooks of a failed build in ``build/<site>.failed/``; remove the rest. A build cut
+    short before any notebook ran keeps none (and no empty folder)."""
     failed = failed_folder(out, slug)
     shutil.rmtree(failed, ignore_errors=True)
     executed = work / "report" / "executed"
-    if executed.is_dir():
+    if executed.is_dir() and any(executed.iterdir()):
         failed.parent.mkdir(parents=True, exist_ok=True)
         os.replace(executed, failed)
     shutil.rmtree(work, ignore_errors=True)
