@@ -19,7 +19,6 @@ build of its own: sampling every 50 ms costs CPU the timed builds would lose.
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import statistics
@@ -104,9 +103,9 @@ def figure_pieces(root: Path, slug: str, out: Path) -> dict[str, dict[str, float
 
 
 def export_pieces(executed: Path, lang: str, out: Path) -> dict[str, float]:
-    """Seconds to export a report, as its step does: with what the process has loaded set aside from the
-    garbage collector (the build freezes it before forking the step, ``scheduler.run_all``)."""
-    gc.freeze()
+    """Seconds to export a report, as its step does: with what the process holds set aside from the garbage
+    collector (``scheduler.set_aside``, before the build forks the step)."""
+    scheduler.set_aside()
     html = out / f"report.{lang}.html"
     times = {"html": timed(lambda: export.export_html(executed, html, lang, "bench"))}
     times["pdf"] = timed(lambda: export.export_pdf(html, out / f"report.{lang}.pdf"))
@@ -162,7 +161,7 @@ def pdf_pair_scaling(reports: Path, out: Path) -> float:
 
     pairs = [(reports / f"report.{lang}.html", out / f"pair.{lang}.pdf") for lang in ("id", "en")]
     export.preload()
-    gc.freeze()
+    scheduler.set_aside()
     one_after_the_other = sum(_pdf(pair) for pair in pairs)
     with multiprocessing.get_context("fork").Pool(2) as pool:
         at_once = timed(lambda: pool.map(_pdf, pairs))
