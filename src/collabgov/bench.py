@@ -20,6 +20,7 @@ build of its own: sampling every 50 ms costs CPU the timed builds would lose.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -114,8 +115,11 @@ def export_pieces(executed: Path, lang: str, out: Path) -> dict[str, float]:
     return times
 
 
-def cli(root: Path, *args: str) -> float:
+def cli(root: Path, *args: str) -> tuple[float, float]:
+    """(seconds, CPU-seconds) of ``collabgov build *args``: the CPU of the command and of every process it
+    started and waited for, its steps and their kernels."""
     env = dict(os.environ, COLLABGOV_ROOT=str(root))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "collabgov", "build", *args],
@@ -124,7 +128,9 @@ def cli(root: Path, *args: str) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def _cpu_work(_=None) -> float:
@@ -216,27 +222,31 @@ class Round:
     kernel: dict
     figs: dict
     exports: dict
+    cold_cpu: float = 0.0  # CPU-seconds of the build, its steps and kernels
+    rebuild_cpu: float = 0.0
     cold_floor: float = 0.0
     rebuild_floor: float = 0.0
     pieces: float = 0.0
+    rebuild_pieces: float = 0.0
     chain: float = 0.0
 
 
 def measure_round(work: Path, steps: list[str], cores: int, edit: str) -> Round:
     """A cold build, a rebuild after cases.csv changed, then every piece of work alone."""
-    cold = cli(work, "pujud", "--force", "--jobs", "2")
+    cold, cold_cpu = cli(work, "pujud", "--force", "--jobs", "2")
     cases = work / "data" / "pujud" / "cases.csv"
     cases.write_text(cases.read_text().replace("(Tabel 1.1", f"(Tabel 1.1 {edit}", 1))
-    rebuild = cli(work, "pujud", "--jobs", "2")
+    rebuild, rebuild_cpu = cli(work, "pujud", "--jobs", "2")
     kernel = {name: kernel_with_imports(work, name) for name in NOTEBOOK_IMPORTS}
     figs = figure_pieces(work, "pujud", work / "pieces")
     exports = {
         lang: export_pieces(work / "reports/pujud/executed" / f"report.{lang}.ipynb", lang, work / "pieces")
         for lang in ("id", "en")
     }
-    r = Round(cold, rebuild, kernel, figs, exports)
+    r = Round(cold, rebuild, kernel, figs, exports, cold_cpu, rebuild_cpu)
     r.cold_floor, r.pieces, r.chain = floor(kernel, figs, exports, steps, ["id", "en"], cores)
-    r.rebuild_floor = floor(kernel, figs, exports, ["01_case_table", "report.id", "report.en"], ["id", "en"], cores)[0]
+    rebuilt = ["01_case_table", "report.id", "report.en"]
+    r.rebuild_floor, r.rebuild_pieces, _ = floor(kernel, figs, exports, rebuilt, ["id", "en"], cores)
     return r
 
 
@@ -258,7 +268,7 @@ def main() -> int:
         for i, edit in enumerate(("artikel", "dalam artikel", "artikel asli"), 1):
             say(f"round {i} of 3: pujud cold build (2 jobs), rebuild after cases.csv changed, then the pieces ...")
             rounds.append(measure_round(work, steps, cores, edit))
-        noop = [cli(work, "pujud") for _ in range(5)]  # the last round's rebuild left it up to date
+        noop = [cli(work, "pujud")[0] for _ in range(5)]  # the last round's rebuild left it up to date
         cold_ratio = statistics.median(r.cold / r.cold_floor for r in rounds)
         rebuild_ratio = statistics.median(r.rebuild / r.rebuild_floor for r in rounds)
         rows.append(
@@ -306,8 +316,8 @@ def main() -> int:
             params["languages"] = ["id"]
             (work / "data" / slug / "site.yaml").write_text(yaml.safe_dump(params, allow_unicode=True))
             slugs.append(slug)
-        one = cli(work, *slugs, "--force", "--jobs", "1")
-        two = cli(work, *slugs, "--force", "--jobs", "2")
+        one = cli(work, *slugs, "--force", "--jobs", "1")[0]
+        two = cli(work, *slugs, "--force", "--jobs", "2")[0]
         rows.append((f"batch of {n_sites} sites, 1 job", one, None, None, "", None))
         rows.append(
             (
@@ -355,6 +365,15 @@ def main() -> int:
     print(
         f"\nthe cold build's floor (median round): pieces {mid.pieces:.2f} s in all / {cores} cores = "
         f"{mid.pieces / cores:.2f} s; longest chain {mid.chain:.2f} s"
+    )
+    cpu = {kind: statistics.median(getattr(r, f"{kind}_cpu") for r in rounds) for kind in ("cold", "rebuild")}
+    pieces = {"cold": statistics.median(r.pieces for r in rounds)}
+    pieces["rebuild"] = statistics.median(r.rebuild_pieces for r in rounds)
+    print(
+        "CPU-seconds each build used, with its steps and kernels, against the pieces' seconds in all (median of the "
+        f"rounds): cold {cpu['cold']:.1f} against {pieces['cold']:.1f}; rebuild {cpu['rebuild']:.1f} against "
+        f"{pieces['rebuild']:.1f}. The difference is work the pieces leave out (the site's check, the report "
+        "notebooks' own cells, starting processes) and what the processes running at once cost each other."
     )
     print("pieces of work, seconds (each measured alone; median of the rounds):")
     for name in NOTEBOOK_IMPORTS:
