@@ -25,3 +25,10 @@ def test_a_rebuild_of_one_notebook_counts_only_its_pieces():
     best, pieces, chain = floor(KERNEL, FIGS, EXPORTS, ["01_case_table", "report.id", "report.en"], ["id", "en"], 2)
     assert pieces == 3.0 + 2 * 1.0 + 5.0 + 6.0
     assert chain == 3.0 + 6.0 and best == max(pieces / 2, chain)
+
+
+def test_with_many_short_pieces_the_floor_is_their_sum_over_the_cores():
+    kernel = dict(KERNEL, report=4.0)  # report kernels start early: off the chain, but work all the same
+    best, pieces, chain = floor(kernel, FIGS, EXPORTS, ALL, ["id", "en"], cores=2)
+    assert chain == 13.5 and pieces == 29.5
+    assert best == 14.75

@@ -11,7 +11,7 @@ import time
 import nbformat
 import pytest
 
-from collabgov import publish
+from collabgov import publish, scheduler
 from collabgov.build import build_sites
 from collabgov.tables import read_table, write_table
 from collabgov.verify import differing_files
@@ -237,3 +237,24 @@ def test_a_batch_tells_and_skips_a_site_with_bad_data_and_builds_the_others(sand
     assert ran(err, "sintetis") == {"01_case_table", "02_stage_findings", "report.id", "report.en"}
     assert (root / "reports/sintetis/report.id.pdf").is_file() and not (root / "reports/rusak").exists()
     assert not (root / "build/rusak.tmp").exists()
+
+
+def test_a_step_that_fails_before_its_notebook_ran_names_no_folder_of_notebooks(
+    sandbox_of_notebooks, monkeypatch, capsys
+):
+    """A kernel that never started leaves no notebook: the failure is told, and no folder is named or kept (an
+    earlier failed build's is replaced)."""
+    root = sandbox_of_notebooks
+
+    def kernel_never_started(step, slug, root_, work, *args):
+        (work / "report" / "executed").mkdir(parents=True, exist_ok=True)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(scheduler, "run_step", kernel_never_started)
+    earlier = publish.failed_folder(root, "sintetis")
+    earlier.mkdir(parents=True)
+    (earlier / "01_case_table.ipynb").write_text("{}")
+    assert build_sites(root, ["sintetis"], jobs=1, force=True) == ["sintetis"]
+    err = capsys.readouterr().err
+    assert "[sintetis] 01_case_table GAGAL: RuntimeError: Kernel died before replying to kernel_info" in err
+    assert "build/sintetis.failed" not in err and not earlier.exists()

@@ -495,6 +495,7 @@ def test_a_step_finds_what_the_build_holds_set_aside_from_its_garbage_collector_
     garbage.me = garbage
     gone = weakref.ref(garbage)
     del garbage  # unreachable, and only a collection frees it
+    gc.disable()  # (not the automatic one)
     try:
         scheduler.run_all(
             site_of_four("quick", marks), 2, done=lambda *a: None, failed=lambda *a: None, started=lambda job: None
@@ -502,4 +503,5 @@ def test_a_step_finds_what_the_build_holds_set_aside_from_its_garbage_collector_
         assert len(marks_of(marks)) == 4 and all(m.frozen > 0 for m in marks_of(marks).values())
         assert gone() is None  # collected before it could be set aside for good
     finally:
+        gc.enable()
         gc.unfreeze()

@@ -304,7 +304,6 @@ def build_sites(
                         site=job.key,
                         step=job.step.name,
                         detail=describe(exc, b.site.lang),
-                        folder=_shown(publish.failed_folder(out, job.key), out),
                     )
                 )
 
@@ -314,7 +313,9 @@ def build_sites(
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
                 if b.work.exists() and b.checked:
-                    publish.keep_failed(out, slug, b.work)
+                    kept = publish.keep_failed(out, slug, b.work)
+                    if kept.is_dir():  # told once every step has ended: only then is it known what ran
+                        log(message("failed_kept", b.site.lang, site=slug, folder=_shown(kept, out)))
                 else:  # its data had problems (or it was cut short before being checked): no step ran
                     shutil.rmtree(b.work, ignore_errors=True)
     return failed

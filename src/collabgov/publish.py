@@ -150,7 +150,7 @@ def keep_failed(out: Path, slug: str, work: Path) -> Path:
     failed = failed_folder(out, slug)
     shutil.rmtree(failed, ignore_errors=True)
     executed = work / "report" / "executed"
-    if executed.is_dir() and any(executed.iterdir()):
+    if any(executed.glob("*.ipynb")):
         failed.parent.mkdir(parents=True, exist_ok=True)
         os.replace(executed, failed)
     shutil.rmtree(work, ignore_errors=True)
