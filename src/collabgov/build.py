@@ -314,18 +314,11 @@ def build_sites(
             for slug, b in builds.items():
                 if b.work.exists() and b.checked:
                     kept = publish.keep_failed(out, slug, b.work)
-                    if kept.is_dir():  # told once every step has ended: only then is it known what ran
-                        log(message("failed_kept", b.site.lang, site=slug, folder=_shown(kept, out)))
+                    if kept:  # told once every step has ended: only then is it known what ran
+                        log(message("failed_kept", b.site.lang, site=slug, folder=publish.shown(kept, out)))
                 else:  # its data had problems (or it was cut short before being checked): no step ran
                     shutil.rmtree(b.work, ignore_errors=True)
     return failed
-
-
-def _shown(path: Path, out: Path) -> str:
-    try:
-        return str(path.relative_to(out)) + "/"
-    except ValueError:
-        return str(path)
 
 
 def describe(exc: BaseException, lang: str) -> str:

@@ -212,8 +212,7 @@ def preload() -> None:
     """Import the exporters once, in the build process, so that the report steps forked from it do not each
     import them again (1.5 s), and turn a notebook of one cell into HTML: the first page a process makes
     reads and compiles the report's template, and the steps inherit it compiled (0.2 s each)."""
-    for module in ("pypandoc", "nbconvert"):
-        importlib.import_module(module)
+    importlib.import_module("pypandoc")
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     cell = new_code_cell("", outputs=[new_output("display_data", {"text/html": "<p></p>", "text/markdown": "-"})])

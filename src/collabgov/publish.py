@@ -62,7 +62,7 @@ def check_writable(out: Path, slug: str, lang: str) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         for folder in (parent, target) if target.is_dir() else (parent,):
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise UsageError(message("os_read_only_folder", lang, folder=_shown(folder, out)), lang)
+                raise UsageError(message("os_read_only_folder", lang, folder=shown(folder, out)), lang)
 
 
 def publish(work: Path, out: Path, slug: str) -> None:
@@ -144,17 +144,18 @@ def failed_folder(out: Path, slug: str) -> Path:
     return out / "build" / f"{slug}.failed"
 
 
-def keep_failed(out: Path, slug: str, work: Path) -> Path:
-    """Keep only the executed notebooks of a failed build in ``build/<site>.failed/``; remove the rest. A build cut
-    short before any notebook ran keeps none (and no empty folder)."""
+def keep_failed(out: Path, slug: str, work: Path) -> Path | None:
+    """Keep only the executed notebooks of a failed build in ``build/<site>.failed/`` (returned); remove the rest.
+    A build cut short before any notebook ran keeps none, and no empty folder (None)."""
     failed = failed_folder(out, slug)
     shutil.rmtree(failed, ignore_errors=True)
     executed = work / "report" / "executed"
-    if any(executed.glob("*.ipynb")):
+    kept = any(executed.glob("*.ipynb"))
+    if kept:
         failed.parent.mkdir(parents=True, exist_ok=True)
         os.replace(executed, failed)
     shutil.rmtree(work, ignore_errors=True)
-    return failed
+    return failed if kept else None
 
 
 def clear_leftovers(out: Path, slug: str) -> None:
@@ -170,7 +171,8 @@ def clear_leftovers(out: Path, slug: str) -> None:
         shutil.rmtree(_aside(target), ignore_errors=True)
 
 
-def _shown(folder: Path, out: Path) -> str:
+def shown(folder: Path, out: Path) -> str:
+    """``folder`` as the user is told of it: relative to the output folder when inside it."""
     try:
         return str(folder.relative_to(out)) + "/"
     except ValueError:
