@@ -70,7 +70,9 @@ def read_bytes(path: Path | str, within: Path | None, limit: int, head: bool = F
     if within is not None and not _inside(path, within):
         raise Refused(path, "outside_site")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        # (Windows has no O_NOFOLLOW, a link was refused above, and needs O_BINARY not to translate line ends)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise Refused(path, "file_missing") from None
     except OSError as exc:

@@ -10,7 +10,6 @@ site rolls the half-published site back before it does anything else (``repair``
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -19,27 +18,29 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from .errors import UsageError
 from .i18n import message
 
 
 @contextmanager
 def site_lock(out: Path, slug: str, lang: str, wait: bool = True):
-    """Hold ``build/<site>.lock`` for the length of a build: a second build of the same site waits for it."""
+    """Hold ``build/<site>.lock`` for the length of a build: a second build of the same site waits for it
+    (``filelock``: the operating system's file lock, on Windows as on Linux and macOS)."""
     (out / "build").mkdir(parents=True, exist_ok=True)
-    path = out / "build" / f"{slug}.lock"
-    fh = open(path, "a+")
+    lock = FileLock(out / "build" / f"{slug}.lock")
     try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise UsageError(message("build_running", lang, site=slug), lang) from None
-            print(message("build_waiting", lang, site=slug), file=sys.stderr, flush=True)
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        lock.acquire(blocking=False)
+    except Timeout:
+        if not wait:
+            raise UsageError(message("build_running", lang, site=slug), lang) from None
+        print(message("build_waiting", lang, site=slug), file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
         yield
     finally:
-        fh.close()  # closing releases the lock
+        lock.release()
 
 
 def targets(out: Path, slug: str) -> list[tuple[str, Path]]:
