@@ -11,24 +11,26 @@ ALL = ["01_case_table", "02_stage_findings", "report.id", "report.en"]
 def test_on_two_cores_the_longest_chain_is_the_slowest_notebook_then_the_slowest_export():
     best, pieces, chain = floor(KERNEL, FIGS, EXPORTS, ALL, ["id", "en"], cores=2)
     assert pieces == 3.0 + 7.5 + 2 * 1.0 + 5.0 + 6.0
-    assert chain == 7.5 + 6.0  # 02, then report.en's exports; the report's kernel started while 02 ran
+    assert chain == 7.5 + 1.0 + 6.0  # 02, then report.en: its kernel with its imports, and its exports
     assert best == max(pieces / 2, chain)
 
 
 def test_on_one_core_every_piece_is_on_the_way():
     best, pieces, chain = floor(KERNEL, FIGS, EXPORTS, ALL, ["id", "en"], cores=1)
     assert best == pieces == 23.5
-    assert chain == 7.5 + 1.0 + 6.0  # with no core to spare, the report's kernel starts after 02
+    assert chain == 7.5 + 1.0 + 6.0
 
 
 def test_a_rebuild_of_one_notebook_counts_only_its_pieces():
     best, pieces, chain = floor(KERNEL, FIGS, EXPORTS, ["01_case_table", "report.id", "report.en"], ["id", "en"], 2)
     assert pieces == 3.0 + 2 * 1.0 + 5.0 + 6.0
-    assert chain == 3.0 + 6.0 and best == max(pieces / 2, chain)
+    assert chain == 3.0 + 1.0 + 6.0 and best == max(pieces / 2, chain)
 
 
 def test_with_many_short_pieces_the_floor_is_their_sum_over_the_cores():
-    kernel = dict(KERNEL, report=4.0)  # report kernels start early: off the chain, but work all the same
-    best, pieces, chain = floor(kernel, FIGS, EXPORTS, ALL, ["id", "en"], cores=2)
-    assert chain == 13.5 and pieces == 29.5
-    assert best == 14.75
+    langs = ["id", "en", "fr", "de"]  # four reports, each short
+    exports = {lang: {"html": 0.5, "pdf": 4.0, "docx": 0.5} for lang in langs}
+    steps = ["01_case_table", "02_stage_findings"] + [f"report.{lang}" for lang in langs]
+    best, pieces, chain = floor(KERNEL, FIGS, exports, steps, langs, cores=2)
+    assert chain == 7.5 + 1.0 + 5.0 and pieces == 3.5 + 7.0 + 4 * 1.0 + 4 * 5.0
+    assert best == pieces / 2

@@ -68,7 +68,7 @@ def stand_in_notebooks(folder):
     }
     folder.mkdir()
     for name, source in reads.items():
-        parameters = nbformat.v4.new_code_cell('site = "sintetis"\nlang = "id"\noutput_dir = "."\nroot = ".."')
+        parameters = nbformat.v4.new_code_cell('site = "sintetis"\nlang = "id"\noutput_dir = None\nroot = None')
         parameters.metadata["tags"] = ["parameters"]
         opening = nbformat.v4.new_code_cell(
             "from collabgov.context import open_site\n\nctx = open_site(site, lang, output_dir, root)"
@@ -221,6 +221,38 @@ def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
     assert not (root / "build/pujud.tmp").exists()  # and the half-made build is cleared away
 
 
+def test_ctrl_c_stops_the_build_and_every_process_it_started_without_a_traceback(built):
+    """Ctrl-C in a terminal interrupts the whole process group: the build, its workers and their kernels."""
+    before = {name: snapshot(built / name / "pujud") for name in ("figures", "reports")}
+    env = dict(os.environ, COLLABGOV_ROOT=str(built))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("[pujud] 02_stage_findings ..."):
+            break
+    time.sleep(1.5)  # its kernel is up and running cells
+    os.killpg(proc.pid, signal.SIGINT)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, "".join(lines) + rest
+    assert "Traceback" not in rest and "dihentikan" in rest
+    for _ in range(50):  # every process of the group ends (kernels check on their parent every second)
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("processes of the build outlived it")
+    assert {name: snapshot(built / name / "pujud") for name in ("figures", "reports")} == before
+
+
 def test_a_batch_tells_and_skips_a_site_with_bad_data_and_builds_the_others(sandbox_of_notebooks, capsys):
     """`make all-sites` for a course: one folder's bad cell does not stop the others (stand-in notebooks)."""
     root = sandbox_of_notebooks
@@ -239,17 +271,18 @@ def test_a_batch_tells_and_skips_a_site_with_bad_data_and_builds_the_others(sand
     assert not (root / "build/rusak.tmp").exists()
 
 
+def kernel_never_started(step, slug, root_, work, *args):
+    """A stand-in for a step's run (in a worker, which imports it from this module)."""
+    (work / "report" / "executed").mkdir(parents=True, exist_ok=True)
+    raise RuntimeError("Kernel died before replying to kernel_info")
+
+
 def test_a_step_that_fails_before_its_notebook_ran_names_no_folder_of_notebooks(
     sandbox_of_notebooks, monkeypatch, capsys
 ):
     """A kernel that never started leaves no notebook: the failure is told, and no folder is named or kept (an
     earlier failed build's is replaced)."""
     root = sandbox_of_notebooks
-
-    def kernel_never_started(step, slug, root_, work, *args):
-        (work / "report" / "executed").mkdir(parents=True, exist_ok=True)
-        raise RuntimeError("Kernel died before replying to kernel_info")
-
     monkeypatch.setattr(scheduler, "run_step", kernel_never_started)
     earlier = publish.failed_folder(root, "sintetis")
     earlier.mkdir(parents=True)

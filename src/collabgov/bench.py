@@ -104,9 +104,7 @@ def figure_pieces(root: Path, slug: str, out: Path) -> dict[str, dict[str, float
 
 
 def export_pieces(executed: Path, lang: str, out: Path) -> dict[str, float]:
-    """Seconds to export a report, as its step does: with what the process holds set aside from the garbage
-    collector (``scheduler.set_aside``, before the build forks the step)."""
-    scheduler.set_aside()
+    """Seconds to export a report, as its step does (in a process that has imported the exporters)."""
     html = out / f"report.{lang}.html"
     times = {"html": timed(lambda: export.export_html(executed, html, lang, "bench"))}
     times["pdf"] = timed(lambda: export.export_pdf(html, out / f"report.{lang}.pdf"))
@@ -147,7 +145,7 @@ def two_core_scaling() -> float:
     import multiprocessing
 
     ratios = []
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
         for _ in range(5):
             one = _cpu_work()
             start = time.perf_counter()
@@ -166,10 +164,9 @@ def pdf_pair_scaling(reports: Path, out: Path) -> float:
     import multiprocessing
 
     pairs = [(reports / f"report.{lang}.html", out / f"pair.{lang}.pdf") for lang in ("id", "en")]
-    export.preload()
-    scheduler.set_aside()
     one_after_the_other = sum(_pdf(pair) for pair in pairs)
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_pdf, pairs)  # each worker imports the exporters once, as a build's workers do
         at_once = timed(lambda: pool.map(_pdf, pairs))
     return one_after_the_other / at_once
 
@@ -202,14 +199,13 @@ class KernelMemory:
 
 def floor(kernel: dict, figs: dict, exports: dict, steps: list[str], langs: list[str], cores: int) -> tuple:
     """(floor, sum of the pieces, longest chain) for a build that runs ``steps`` (analysis notebooks and the
-    reports of ``langs``). With more than one core a report's kernel can start, with its imports, while the
-    analysis notebooks run (``scheduler.at_gate``): only its exports are then on the chain."""
+    reports of ``langs``): the chain is the slowest analysis notebook, then the slowest report (its kernel with
+    its imports, and its exports)."""
     analysis = [s for s in steps if not s.startswith("report")]
     pieces = sum(kernel[s] + sum(figs[s].values()) for s in analysis)
     pieces += sum(kernel["report"] + sum(exports[lang].values()) for lang in langs)
     chain = max([kernel[s] + sum(figs[s].values()) for s in analysis] or [0])
-    early = cores > 1 and bool(analysis)
-    chain += max([(0 if early else kernel["report"]) + sum(exports[lang].values()) for lang in langs] or [0])
+    chain += max([kernel["report"] + sum(exports[lang].values()) for lang in langs] or [0])
     return max(pieces / cores, chain), pieces, chain
 
 
@@ -261,7 +257,6 @@ def main() -> int:
         shutil.copytree(root / "data" / "pujud", work / "data" / "pujud")
         (work / "Makefile").write_text("# bench\n")
         build.check_kernel("en")
-        export.preload()
         steps = [s.name for s in scheduler.plan(peek_site(work, "pujud"))]
 
         rounds: list[Round] = []

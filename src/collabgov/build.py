@@ -4,15 +4,13 @@ For each site, under its lock (``publish.site_lock``): a publish that was cut of
 leftovers of a killed build are removed, and the site is up to date when no step's fingerprint
 changed (``scheduler.stale``). Otherwise the site folder is copied into ``build/<site>.tmp/input/``
 (the snapshot: notebooks read it, not ``data/``, so an edit during a build cannot mix into it),
-checked in full (``validation.validate_site``), and its stale steps run. The first site is checked
-while the kernels of its analysis notebooks start; they run once it has passed (``scheduler.run_all``).
-When all of a site's steps have run, the report is exported, the manifest and gallery written, and both
-output folders are published together (``publish.publish``); the stamps that record what was built are
-written last."""
+checked in full (``validation.validate_site``). The stale steps of every site that passed then run in
+a pool of worker processes (``scheduler.run_all``); a report's step exports it to HTML, PDF and DOCX.
+When all of a site's steps have run, the manifest and gallery are written, and both output folders are
+published together (``publish.publish``); the stamps that record what was built are written last."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -202,7 +200,9 @@ def write_manifest(work: Path, record: dict, site: Site) -> None:
 
     (work / "figures").mkdir(exist_ok=True)  # a build that drew no figure still has its (empty) gallery
     man = provenance.manifest(work / "figures", work / "report" / "executed", record, figure_numbers(site))
-    man["reports"] = {p.name: provenance.sha256(p) for p in sorted((work / "report").glob("report.*.*"))}
+    report = work / "report"
+    made = sorted(report.glob("report.*.*")) + sorted(report.glob("executed/*.ipynb"))
+    man["reports"] = {p.relative_to(report).as_posix(): provenance.sha256(p) for p in made}
     man["build"] = record["build"]
     provenance.write_json(work / "figures" / "MANIFEST.json", man)
     (work / "figures" / "index.html").write_text(gallery(man, site.lang), "utf-8")
@@ -219,97 +219,21 @@ def build_sites(
         for slug in sorted(peeked):
             locks.enter_context(publish.site_lock(out, slug, peeked[slug].lang))
         builds: dict[str, SiteBuild] = {}
-        queue = list(slugs)
-
-        def check(b: SiteBuild) -> bool:
-            """Check and snapshot a planned site. In a batch, a site whose data has problems is told and skipped
-            (False); alone, its problems are raised."""
-            slug, lang = b.site.slug, b.site.lang
-            try:
-                check_site(root, out, b, draft)
-            except DataError as exc:
-                if len(slugs) == 1:
-                    raise
-                *lines, summary = exc.lines(lang)
-                for line in lines + [f"[{slug}] {summary}"]:
-                    log(line)
-                failed.append(slug)
-                return False
-            log(message("building", lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
-            return True
-
-        def next_site(checked: bool = True) -> SiteBuild | None:
-            """Plan the next site that has work to do, and check it unless not ``checked`` (None when none is left)."""
-            while queue:
-                slug = queue.pop(0)
+        try:
+            for slug in slugs:
                 b = plan_site(root, out, peeked[slug], force, draft)
                 if b is None:
                     log(message("up_to_date", peeked[slug].lang, site=slug))
                     continue
                 builds[slug] = b
-                if not checked or check(b):
-                    return b
-            return None
-
-        def jobs_of(b: SiteBuild) -> list[scheduler.Job]:
-            slug = b.site.slug
-            return [
-                scheduler.Job(
-                    slug, step, (slug, root, b.work, b.input_root, b.env, export_report if step.exports else None)
-                )
-                for step in b.todo
-            ]
-
-        def feed() -> list[scheduler.Job] | None:
-            b = next_site()
-            return None if b is None else jobs_of(b)
-
-        try:
-            first = next_site(checked=False)  # checked while the kernels of its first steps start
-            if first is None:
-                return failed
-            check_kernel(first.site.lang)
-            importlib.import_module("papermill")  # before the first fork: every step's process runs papermill
-            started = time.perf_counter()
-
-            def on_start(job):
-                log(f"[{job.key}] {job.step.name} ...")
-
-            def on_done(job, seconds):
-                b = builds[job.key]
-                b.done.add(job.step.name)
-                log(f"[{job.key}] {job.step.name}: {seconds:.1f} s")
-                if all(s.name in b.done for s in b.todo):
-                    _finish(root, out, b, draft)
-                    where = "" if out == root else f"{out}/"
-                    log(
-                        message(
-                            "built",
-                            b.site.lang,
-                            site=job.key,
-                            seconds=f"{time.perf_counter() - started:.1f}",
-                            figures=f"{where}figures/{job.key}/",
-                            reports=f"{where}reports/{job.key}/",
-                        )
-                    )
-
-            def on_fail(job, exc):
-                b = builds[job.key]
-                if job.key not in failed:
-                    failed.append(job.key)
-                log(
-                    message(
-                        "step_failed",
-                        b.site.lang,
-                        site=job.key,
-                        step=job.step.name,
-                        detail=describe(exc, b.site.lang),
-                    )
-                )
-
-            scheduler.run_all(
-                jobs_of(first), jobs, on_done, on_fail, on_start, feed, export.preload, check=lambda: check(first)
-            )
+                if _checked(root, out, b, draft, alone=len(slugs) == 1):
+                    log(message("building", b.site.lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
+                else:
+                    failed.append(slug)
+            ready = [b for b in builds.values() if b.checked]
+            if ready:
+                check_kernel(ready[0].site.lang)
+                _run(root, out, ready, jobs, draft, failed)
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():
                 if b.work.exists() and b.checked:
@@ -321,11 +245,70 @@ def build_sites(
     return failed
 
 
+def _checked(root: Path, out: Path, b: SiteBuild, draft: bool, alone: bool) -> bool:
+    """Check and snapshot a planned site. In a batch, a site whose data has problems is told and skipped
+    (False); alone, its problems are raised."""
+    try:
+        check_site(root, out, b, draft)
+    except DataError as exc:
+        if alone:
+            raise
+        *lines, summary = exc.lines(b.site.lang)
+        for line in lines + [f"[{b.site.slug}] {summary}"]:
+            log(line)
+        return False
+    return True
+
+
+def _run(root: Path, out: Path, ready: list[SiteBuild], jobs: int, draft: bool, failed: list[str]) -> None:
+    """Run the stale steps of checked sites; each site is finished (exported, published) when its last step is."""
+    by_slug = {b.site.slug: b for b in ready}
+    started = time.perf_counter()
+
+    def on_start(job: scheduler.Job) -> None:
+        log(f"[{job.site}] {job.step.name} ...")
+
+    def on_done(job: scheduler.Job, seconds: float) -> None:
+        b = by_slug[job.site]
+        b.done.add(job.step.name)
+        log(f"[{job.site}] {job.step.name}: {seconds:.1f} s")
+        if all(s.name in b.done for s in b.todo):
+            _finish(root, out, b, draft)
+            where = "" if out == root else f"{out}/"
+            log(
+                message(
+                    "built",
+                    b.site.lang,
+                    site=job.site,
+                    seconds=f"{time.perf_counter() - started:.1f}",
+                    figures=f"{where}figures/{job.site}/",
+                    reports=f"{where}reports/{job.site}/",
+                )
+            )
+
+    def on_fail(job: scheduler.Job, exc: BaseException) -> None:
+        lang = by_slug[job.site].site.lang
+        if job.site not in failed:
+            failed.append(job.site)
+        log(message("step_failed", lang, site=job.site, step=job.step.name, detail=describe(exc, lang)))
+
+    jobs_list = [
+        scheduler.Job(
+            b.site.slug, step, (b.site.slug, root, b.work, b.input_root, b.env, export_report if step.exports else None)
+        )
+        for b in ready
+        for step in b.todo
+    ]
+    scheduler.run_all(jobs_list, jobs, on_start, on_done, on_fail)
+
+
 def describe(exc: BaseException, lang: str) -> str:
     """A failure in one line: an operating-system failure in the user's words, else the notebook's error."""
     key = os_error_key(exc)
     if key:
         return message(f"os_{key}", lang)
+    if isinstance(exc, scheduler.StepProcessDied):
+        return message("step_process_died", lang)
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:300]

@@ -105,8 +105,7 @@ def parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=0,
-        help="notebooks to run at once (default: number of cores); kernels started early, at lower priority, "
-        "to wait for the notebooks a report needs are not counted",
+        help="notebooks to run at once (default: number of cores)",
     )
     b.add_argument("--force", action="store_true", help="rerun every notebook even if nothing changed")
     b.add_argument("--draft", action="store_true", help="build although parts are unfilled; every page says DRAFT")

@@ -9,7 +9,6 @@ the export."""
 from __future__ import annotations
 
 import base64
-import importlib
 import logging
 import re
 import warnings
@@ -206,15 +205,3 @@ def mark_docx_draft(path: Path) -> None:
         for info, data in out:
             zout.writestr(info, data)
     tmp.replace(path)
-
-
-def preload() -> None:
-    """Import the exporters once, in the build process, so that the report steps forked from it do not each
-    import them again (1.5 s), and turn a notebook of one cell into HTML: the first page a process makes
-    reads and compiles the report's template, and the steps inherit it compiled (0.2 s each)."""
-    importlib.import_module("pypandoc")
-    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
-    cell = new_code_cell("", outputs=[new_output("display_data", {"text/html": "<p></p>", "text/markdown": "-"})])
-    _html(new_notebook(cells=[new_markdown_cell("-"), cell]), "en", "-", True)
-    _import_weasyprint()
