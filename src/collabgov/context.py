@@ -2,20 +2,27 @@
 
 Notebooks receive only what names the run (site, language, output folder, and the folder holding
 ``data/``), never site text: ``open_site`` loads the site through the package, with every check that
-``make validate`` makes, and returns a ``SiteContext``.
+``make validate`` makes, and returns a ``SiteContext``. A notebook opened in JupyterLab or run by papermill
+passes no folders: the compendium and the output folder are found as ``compendium_root`` and
+``output_folder`` say, from wherever it is run.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import plotting, tables
 from .coding import CODED_TABLES
+from .errors import UsageError
 from .i18n import LANGUAGES, label
-from .sites import Site, load_site, site_validator
+from .sites import Site, is_compendium, load_site, project_root, site_validator
 from .tables import find_table
+
+INPUT_ROOT_ENV = "COLLABGOV_INPUT_ROOT"  # set by the build for its kernels: the folder holding data/<site>/
+OUTPUT_DIR_ENV = "COLLABGOV_OUTPUT_DIR"  # set by the build for its kernels: where the run writes
 
 # Libraries the package imports inside the functions that need them, so that the commands which do not stay
 # quick (a build with nothing to do takes 0.2 s): a notebook's run loads them on first use.
@@ -138,6 +145,38 @@ def preload(drawing: bool = False) -> None:
         plotting.pyplot()
 
 
-def open_site(site: str, lang: str, output_dir: str | Path, root: str | Path = "..") -> SiteContext:
-    """The run's context: site ``site`` of the compendium at ``root``, loaded and checked, in language ``lang``."""
-    return SiteContext(load_site(Path(root), site), lang, Path(output_dir))
+def compendium_root(root: str | Path | None = None) -> Path:
+    """The folder holding ``data/<site>/``: ``root`` when given; else ``$COLLABGOV_INPUT_ROOT`` (the build's
+    snapshot); else the compendium holding the current folder (a notebook's own folder in JupyterLab, the
+    folder papermill runs in, whether the repository or its notebooks/); else the checkout the package is
+    installed from (``pip install -e``), so that a notebook run from anywhere else still finds its data."""
+    if root is not None:
+        return Path(root)
+    if os.environ.get(INPUT_ROOT_ENV):
+        return Path(os.environ[INPUT_ROOT_ENV])
+    try:
+        return project_root()
+    except UsageError:
+        checkout = Path(__file__).resolve().parents[2]
+        if is_compendium(checkout):
+            return checkout
+        raise
+
+
+def output_folder(root: Path, name: str, output_dir: str | Path | None = None) -> Path:
+    """Where a run writes: ``output_dir`` when given; else ``$COLLABGOV_OUTPUT_DIR`` (the build's); else
+    ``build/interactive/<name>`` of the compendium, so that a run for one site never shows another's figures."""
+    if output_dir is not None:
+        return Path(output_dir)
+    if os.environ.get(OUTPUT_DIR_ENV):
+        return Path(os.environ[OUTPUT_DIR_ENV])
+    return root / "build" / "interactive" / name
+
+
+def open_site(
+    site: str, lang: str, output_dir: str | Path | None = None, root: str | Path | None = None
+) -> SiteContext:
+    """The run's context: site ``site`` of the compendium at ``root``, loaded and checked, in language ``lang``,
+    writing to ``output_dir`` (each found as ``compendium_root`` and ``output_folder`` say when None)."""
+    root = compendium_root(root)
+    return SiteContext(load_site(root, site), lang, output_folder(root, site, output_dir))
