@@ -1,10 +1,12 @@
 """The notebooks as JupyterLab and papermill users run them: from the repository or from notebooks/, with no
-folders given; each site's run writes to a folder of its own."""
+folders given; each site's run writes to a folder of its own; the report uses the site's build or says in one line
+what to run first."""
 
 import pytest
 
-from collabgov import context
+from collabgov import context, figures
 from collabgov.context import compendium_root, open_site, output_folder
+from collabgov.errors import UsageError
 from conftest import ROOT, compendium
 
 FOLDER_VARIABLES = (context.INPUT_ROOT_ENV, context.OUTPUT_DIR_ENV, "COLLABGOV_ROOT")
@@ -42,3 +44,55 @@ def test_the_output_folder_follows_the_site(tmp_path, monkeypatch, no_build_vari
     assert open_site("sintetis", "en", tmp_path / "given").output_dir == tmp_path / "given"
     monkeypatch.setenv(context.OUTPUT_DIR_ENV, str(tmp_path / "work"))  # the build's kernels
     assert output_folder(sandbox, "sintetis") == tmp_path / "work"
+
+
+def saved(folder, keys, lang="id"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for key in keys:
+        (folder / f"{key}.{lang}.json").write_text("{}")
+
+
+def figure_keys(ctx, data):
+    from collabgov.coding import load_codebook
+
+    stages = load_codebook(ctx.data_dir, ctx.lang).stages
+    return [
+        k
+        for f in figures.REGISTRY
+        if f.data == data
+        for k in ([f"{f.key}_{s}" for s in stages] if f.section == "stage" else [f.key])
+    ]
+
+
+def test_the_report_names_in_one_line_the_notebooks_that_have_not_saved_its_figures(
+    tmp_path, monkeypatch, no_build_variables
+):
+    sandbox = compendium(tmp_path, "pujud")
+    monkeypatch.chdir(sandbox)
+    ctx = open_site("pujud", "en")
+    with pytest.raises(UsageError) as raised:
+        ctx.with_saved_figures()
+    text = str(raised.value)
+    assert "\n" not in text and "'pujud'" in text and "make SITE=pujud" in text
+    assert "01_case_table.ipynb, 02_stage_findings.ipynb" in text
+    assert raised.value._render_traceback_() == [f"galat: {text}"]  # the site's language, in a notebook too
+    saved(ctx.figures_dir, figure_keys(ctx, "cases"), "en")
+    with pytest.raises(UsageError, match="disimpan oleh 02_stage_findings.ipynb: "):
+        ctx.with_saved_figures()
+    saved(ctx.figures_dir, figure_keys(ctx, "coded"), "en")
+    assert ctx.with_saved_figures() is ctx
+
+
+def test_without_its_notebooks_run_the_report_shows_the_sites_build(tmp_path, monkeypatch, capsys, no_build_variables):
+    sandbox = compendium(tmp_path, "pujud")
+    monkeypatch.chdir(sandbox)
+    ctx = open_site("pujud", "id")
+    saved(sandbox / "figures/pujud", figure_keys(ctx, "cases") + figure_keys(ctx, "coded"))
+    with pytest.raises(UsageError):  # figures without the build's provenance: no build of this site
+        ctx.with_saved_figures()
+    (sandbox / "reports/pujud").mkdir(parents=True)
+    (sandbox / "reports/pujud/provenance.json").write_text("{}")
+    built = ctx.with_saved_figures()
+    assert built.figures_dir == sandbox.resolve() / "figures/pujud"
+    assert built.report_dir == sandbox.resolve() / "reports/pujud"
+    assert "figures/pujud/" in capsys.readouterr().out

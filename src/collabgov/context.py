@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import plotting, tables
+from . import coding, figures, plotting, tables
 from .coding import CODED_TABLES
 from .errors import UsageError
-from .i18n import LANGUAGES, label
+from .i18n import LANGUAGES, label, message
 from .sites import Site, is_compendium, load_site, project_root, site_validator
 from .tables import find_table
 
@@ -34,6 +34,7 @@ class SiteContext:
     site: Site
     lang: str
     output_dir: Path
+    built: bool = False  # figures and provenance from the site's last build, not from ``output_dir``
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -99,7 +100,29 @@ class SiteContext:
 
     @property
     def figures_dir(self) -> Path:
-        return self.output_dir / "figures"
+        """Where the figures are: ``<output_dir>/figures``, or ``figures/<site>/`` of a site's build."""
+        return self.site.folder.parents[1] / "figures" / self.slug if self.built else self.output_dir / "figures"
+
+    @property
+    def report_dir(self) -> Path:
+        """Where the report's ``provenance.json`` is: ``<output_dir>/report``, or ``reports/<site>/`` of a build."""
+        return self.site.folder.parents[1] / "reports" / self.slug if self.built else self.output_dir / "report"
+
+    def with_saved_figures(self) -> SiteContext:
+        """The context whose figures the report shows: this one when the analysis notebooks saved every figure in
+        its output folder; else the site's last build (``make``), when there is one; else a one-line error, in
+        the site's language, naming the notebooks to run first."""
+        stages = coding.load_codebook(self.data_dir, self.lang).stages
+        unsaved = figures.unsaved(self.figures_dir, self.lang, stages)
+        if not unsaved:
+            return self
+        lang, built = self.site.lang, replace(self, built=True, _cache={})
+        made = (built.report_dir / "provenance.json").is_file()
+        if made and not figures.unsaved(built.figures_dir, self.lang, stages):
+            print(message("report_from_build", lang, site=self.slug))
+            return built
+        notebooks = ", ".join(f"{name}.ipynb" for name in unsaved)
+        raise UsageError(message("report_needs_figures", lang, site=self.slug, notebooks=notebooks), lang)
 
     @property
     def period(self) -> str:
