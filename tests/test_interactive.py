@@ -1,12 +1,13 @@
 """The notebooks as JupyterLab and papermill users run them: from the repository or from notebooks/, with no
 folders given; each site's run writes to a folder of its own; the report uses the site's build or says in one line
-what to run first."""
+what to run first; the comparison runs with its own defaults."""
 
 import pytest
 
 from collabgov import context, figures
 from collabgov.context import compendium_root, open_site, output_folder
 from collabgov.errors import UsageError
+from collabgov.site_comparison import check_sites
 from conftest import ROOT, compendium
 
 FOLDER_VARIABLES = (context.INPUT_ROOT_ENV, context.OUTPUT_DIR_ENV, "COLLABGOV_ROOT")
@@ -96,3 +97,11 @@ def test_without_its_notebooks_run_the_report_shows_the_sites_build(tmp_path, mo
     assert built.figures_dir == sandbox.resolve() / "figures/pujud"
     assert built.report_dir == sandbox.resolve() / "reports/pujud"
     assert "figures/pujud/" in capsys.readouterr().out
+
+
+def test_a_site_named_twice_is_refused_in_one_line():
+    with pytest.raises(UsageError, match=r"^site 'pujud' is named twice: .*SITES=\"pujud sintetis\"$"):
+        check_sites(["pujud", "sintetis", "pujud"], "en")
+    with pytest.raises(UsageError, match="at least two sites"):
+        check_sites(["pujud"], "en")
+    check_sites(["pujud", "sintetis"], "en")

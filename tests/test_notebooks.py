@@ -58,3 +58,10 @@ def test_no_cell_speaks_of_one_site_but_the_default_parameters(path):
             continue
         for word in ("pujud", "rokan", "riau", "data/pujud"):
             assert word not in cell.source.lower(), f"{path.name}: a cell names {word!r}: {cell.source[:80]!r}"
+
+
+def test_the_comparison_compares_two_sites_of_the_compendium_by_default():
+    defaults = parameters(ROOT / "notebooks" / "compare.ipynb")
+    assert set(defaults) == {"sites", "lang", "root", "output_dir"}
+    assert len(set(defaults["sites"])) == len(defaults["sites"]) == 2
+    assert all((ROOT / "data" / slug / "site.yaml").is_file() for slug in defaults["sites"])
