@@ -1,7 +1,15 @@
 """The notebooks as JupyterLab and papermill users run them: from the repository or from notebooks/, with no
 folders given; each site's run writes to a folder of its own; the report uses the site's build or says in one line
-what to run first; the comparison runs with its own defaults."""
+what to run first; the comparison runs with its own defaults. Every run writes into a throw-away compendium."""
 
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import nbformat
 import pytest
 
 from collabgov import context, figures
@@ -105,3 +113,98 @@ def test_a_site_named_twice_is_refused_in_one_line():
     with pytest.raises(UsageError, match="at least two sites"):
         check_sites(["pujud"], "en")
     check_sites(["pujud", "sintetis"], "en")
+
+
+# --- Binder and JupyterLab ------------------------------------------------------------------------------------
+
+
+def test_binder_registers_the_kernel_the_notebooks_ask_for():
+    """repo2docker runs the repository's postBuild (it reads only binder/ or .binder/ when either exists)."""
+    assert not (ROOT / "binder").exists() and not (ROOT / ".binder").exists()
+    script = ROOT / "postBuild"
+    assert script.stat().st_mode & stat.S_IXUSR
+    lines = script.read_text().splitlines()
+    assert lines[0] == "#!/bin/bash" and "set -euo pipefail" in lines
+    kernels = {nbformat.read(p, as_version=4).metadata.kernelspec.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert kernels == {"collabgov"}
+    assert any(line.startswith("python -m ipykernel install --sys-prefix --name collabgov ") for line in lines)
+
+
+def test_make_lab_takes_a_port_and_no_browser():
+    def lab(*args):
+        env = {k: v for k, v in os.environ.items() if k not in ("PORT", "NO_BROWSER")}
+        run = subprocess.run(
+            ["make", "-n", "--no-print-directory", "lab", *args], cwd=ROOT, env=env, capture_output=True
+        )
+        command = run.stdout.decode().split("jupyter lab ", 1)[1]
+        return command.split("\n\n")[0]
+
+    assert "--port=9999" in lab("PORT=9999") and "--no-browser" in lab("NO_BROWSER=1")
+    assert "--port" not in lab() and "--no-browser" not in lab() and "--no-browser" not in lab("NO_BROWSER=0")
+
+
+# --- papermill, run as its users run it -----------------------------------------------------------------------
+
+
+def papermill(cwd, notebook, out, *args, in_notebooks=False):
+    """``papermill notebooks/<notebook> <out> ...`` in ``cwd`` (``--cwd notebooks`` when ``in_notebooks``)."""
+    env = {k: v for k, v in os.environ.items() if k not in FOLDER_VARIABLES}
+    cwd_option = ["--cwd", "notebooks"] if in_notebooks else []
+    command = [sys.executable, "-m", "papermill", *cwd_option, f"notebooks/{notebook}", str(out), *args]
+    run = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return run, nbformat.read(out, as_version=4) if out.exists() else None
+
+
+def error_lines(nb) -> list[str]:
+    return [line for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error" for line in o.traceback]
+
+
+@pytest.mark.e2e  # two notebook runs
+def test_papermill_from_the_repository_and_then_for_another_site_from_notebooks(tmp_path):
+    sandbox = compendium(tmp_path / "copy", "pujud", "sintetis", notebooks=True)
+    run, _ = papermill(sandbox, "01_case_table.ipynb", tmp_path / "cases.ipynb", "-p", "lang", "en")
+    assert run.returncode == 0, run.stderr
+    written = json.loads((sandbox / "build/interactive/pujud/figures/trend.en.json").read_text())
+    assert "Pujud" in written["caption"]
+    # Pujud's figures are there; another site's report must not show them: it says what to run first.
+    run, nb = papermill(
+        sandbox,
+        "report.ipynb",
+        tmp_path / "report.ipynb",
+        "-p",
+        "site",
+        "sintetis",
+        "-p",
+        "lang",
+        "en",
+        in_notebooks=True,
+    )
+    assert run.returncode != 0
+    [line] = error_lines(nb)
+    assert line.startswith("galat: laporan situs 'sintetis' ") and "01_case_table.ipynb" in line
+    assert line.endswith("make SITE=sintetis")
+    assert "<figure" not in json.dumps(nb.cells)
+    assert sorted(p.name for p in (sandbox / "build/interactive").iterdir()) == ["pujud"]
+
+
+@pytest.mark.e2e  # one notebook run
+def test_the_report_run_first_shows_the_sites_build(built, tmp_path):
+    """In the session's built compendium, nothing ran interactively: the report uses figures/sintetis/ and
+    reports/sintetis/provenance.json, writing nothing."""
+    run, nb = papermill(built, "report.ipynb", tmp_path / "report.ipynb", "-p", "site", "sintetis", "-p", "lang", "en")
+    assert run.returncode == 0, run.stderr
+    assert not (built / "build/interactive").exists()
+    shown = json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
+    assert "(figures/sintetis/, reports/sintetis/)" in shown
+    png = base64.b64encode((built / "figures/sintetis/trend.en.png").read_bytes()).decode()
+    assert png in shown
+    record = json.loads((built / "reports/sintetis/provenance.json").read_text())
+    assert all(digest in shown for digest in record["inputs"].values())  # the build's provenance, in appendix C
+
+
+@pytest.mark.e2e  # one notebook run
+def test_the_comparison_runs_with_its_own_defaults(tmp_path):
+    sandbox = compendium(tmp_path / "copy", "pujud", "sintetis", notebooks=True)
+    run, _ = papermill(sandbox, "compare.ipynb", tmp_path / "compare.ipynb", in_notebooks=True)
+    assert run.returncode == 0, run.stderr
+    assert (sandbox / "build/interactive/compare-pujud-sintetis/figures/compare_cases.id.png").is_file()
