@@ -61,10 +61,10 @@ format: $(READY)
 	$(VENV)/bin/ruff check --fix src tests
 	$(VENV)/bin/ruff format src tests
 
-# Containers and Binder-like images run as root: JupyterLab refuses that unless told.
+# `make lab PORT=8888 NO_BROWSER=1`: a port, no browser opened. Containers run as root: Lab refuses that unless told.
 lab: $(READY)
-	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL) \
-	  $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab --notebook-dir=. --MappingKernelManager.default_kernel_name=$(KERNEL) $(if $(PORT),--port=$(PORT)) \
+	  $(if $(filter-out 0,$(NO_BROWSER)),--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 new-site: $(READY)
 	@test -n "$(KECAMATAN)" -a -n "$(KABUPATEN)" || { echo 'usage: make new-site SITE=<name> KECAMATAN="..." KABUPATEN="..." [YEARS="2023 2024"] [FORMAT=xlsx] [SYNTHETIC=1]' >&2; exit 2; }

@@ -5,7 +5,9 @@ import ast
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((__import__("conftest").ROOT / "notebooks").glob("*.ipynb"))
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SITE_NOTEBOOKS = [p for p in NOTEBOOKS if p.name != "compare.ipynb"]  # compare takes a list of sites
 
 
@@ -32,14 +34,16 @@ def test_at_most_four_parameters_and_none_holds_site_text(path):
     assert len(defaults) <= 4
     assert set(defaults) <= {"site", "sites", "lang", "output_dir", "root"}
     assert all(
-        isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)) for v in defaults.values()
+        v is None or isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+        for v in defaults.values()
     )
+    assert defaults["root"] is None and defaults["output_dir"] is None  # found from where the notebook runs
 
 
 @pytest.mark.parametrize("path", SITE_NOTEBOOKS, ids=lambda p: p.name)
 def test_site_notebooks_open_the_site_through_the_package(path):
     defaults = parameters(path)
-    assert defaults == {"site": "pujud", "lang": "id", "output_dir": "../build/interactive/pujud", "root": ".."}
+    assert defaults == {"site": "pujud", "lang": "id", "output_dir": None, "root": None}
     source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert "open_site(site, lang, output_dir, root)" in source
 
@@ -54,3 +58,10 @@ def test_no_cell_speaks_of_one_site_but_the_default_parameters(path):
             continue
         for word in ("pujud", "rokan", "riau", "data/pujud"):
             assert word not in cell.source.lower(), f"{path.name}: a cell names {word!r}: {cell.source[:80]!r}"
+
+
+def test_the_comparison_compares_two_sites_of_the_compendium_by_default():
+    defaults = parameters(ROOT / "notebooks" / "compare.ipynb")
+    assert set(defaults) == {"sites", "lang", "root", "output_dir"}
+    assert len(set(defaults["sites"])) == len(defaults["sites"]) == 2
+    assert all((ROOT / "data" / slug / "site.yaml").is_file() for slug in defaults["sites"])

@@ -2,20 +2,27 @@
 
 Notebooks receive only what names the run (site, language, output folder, and the folder holding
 ``data/``), never site text: ``open_site`` loads the site through the package, with every check that
-``make validate`` makes, and returns a ``SiteContext``.
+``make validate`` makes, and returns a ``SiteContext``. A notebook opened in JupyterLab or run by papermill
+passes no folders: the compendium and the output folder are found as ``compendium_root`` and
+``output_folder`` say, from wherever it is run.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import plotting, tables
+from . import coding, figures, plotting, tables
 from .coding import CODED_TABLES
-from .i18n import LANGUAGES, label
-from .sites import Site, load_site, site_validator
+from .errors import UsageError
+from .i18n import LANGUAGES, label, message
+from .sites import Site, is_compendium, load_site, project_root, site_validator
 from .tables import find_table
+
+INPUT_ROOT_ENV = "COLLABGOV_INPUT_ROOT"  # set by the build for its kernels: the folder holding data/<site>/
+OUTPUT_DIR_ENV = "COLLABGOV_OUTPUT_DIR"  # set by the build for its kernels: where the run writes
 
 # Libraries the package imports inside the functions that need them, so that the commands which do not stay
 # quick (a build with nothing to do takes 0.2 s): a notebook's run loads them on first use.
@@ -27,6 +34,7 @@ class SiteContext:
     site: Site
     lang: str
     output_dir: Path
+    built: bool = False  # figures and provenance from the site's last build, not from ``output_dir``
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -92,7 +100,29 @@ class SiteContext:
 
     @property
     def figures_dir(self) -> Path:
-        return self.output_dir / "figures"
+        """Where the figures are: ``<output_dir>/figures``, or ``figures/<site>/`` of a site's build."""
+        return self.site.folder.parents[1] / "figures" / self.slug if self.built else self.output_dir / "figures"
+
+    @property
+    def report_dir(self) -> Path:
+        """Where the report's ``provenance.json`` is: ``<output_dir>/report``, or ``reports/<site>/`` of a build."""
+        return self.site.folder.parents[1] / "reports" / self.slug if self.built else self.output_dir / "report"
+
+    def with_saved_figures(self) -> SiteContext:
+        """The context whose figures the report shows: this one when the analysis notebooks saved every figure in
+        its output folder; else the site's last build (``make``), when there is one; else a one-line error, in
+        the site's language, naming the notebooks to run first."""
+        stages = coding.load_codebook(self.data_dir, self.lang).stages
+        unsaved = figures.unsaved(self.figures_dir, self.lang, stages)
+        if not unsaved:
+            return self
+        lang, built = self.site.lang, replace(self, built=True, _cache={})
+        made = (built.report_dir / "provenance.json").is_file()
+        if made and not figures.unsaved(built.figures_dir, self.lang, stages):
+            print(message("report_from_build", lang, site=self.slug))
+            return built
+        notebooks = ", ".join(f"{name}.ipynb" for name in unsaved)
+        raise UsageError(message("report_needs_figures", lang, site=self.slug, notebooks=notebooks), lang)
 
     @property
     def period(self) -> str:
@@ -138,6 +168,38 @@ def preload(drawing: bool = False) -> None:
         plotting.pyplot()
 
 
-def open_site(site: str, lang: str, output_dir: str | Path, root: str | Path = "..") -> SiteContext:
-    """The run's context: site ``site`` of the compendium at ``root``, loaded and checked, in language ``lang``."""
-    return SiteContext(load_site(Path(root), site), lang, Path(output_dir))
+def compendium_root(root: str | Path | None = None) -> Path:
+    """The folder holding ``data/<site>/``: ``root`` when given; else ``$COLLABGOV_INPUT_ROOT`` (the build's
+    snapshot); else the compendium holding the current folder (a notebook's own folder in JupyterLab, the
+    folder papermill runs in, whether the repository or its notebooks/); else the checkout the package is
+    installed from (``pip install -e``), so that a notebook run from anywhere else still finds its data."""
+    if root is not None:
+        return Path(root)
+    if os.environ.get(INPUT_ROOT_ENV):
+        return Path(os.environ[INPUT_ROOT_ENV])
+    try:
+        return project_root()
+    except UsageError:
+        checkout = Path(__file__).resolve().parents[2]
+        if is_compendium(checkout):
+            return checkout
+        raise
+
+
+def output_folder(root: Path, name: str, output_dir: str | Path | None = None) -> Path:
+    """Where a run writes: ``output_dir`` when given; else ``$COLLABGOV_OUTPUT_DIR`` (the build's); else
+    ``build/interactive/<name>`` of the compendium, so that a run for one site never shows another's figures."""
+    if output_dir is not None:
+        return Path(output_dir)
+    if os.environ.get(OUTPUT_DIR_ENV):
+        return Path(os.environ[OUTPUT_DIR_ENV])
+    return root / "build" / "interactive" / name
+
+
+def open_site(
+    site: str, lang: str, output_dir: str | Path | None = None, root: str | Path | None = None
+) -> SiteContext:
+    """The run's context: site ``site`` of the compendium at ``root``, loaded and checked, in language ``lang``,
+    writing to ``output_dir`` (each found as ``compendium_root`` and ``output_folder`` say when None)."""
+    root = compendium_root(root)
+    return SiteContext(load_site(root, site), lang, output_folder(root, site, output_dir))

@@ -73,6 +73,10 @@ class UsageError(Exception):
         super().__init__(text)
         self.lang = lang
 
+    def _render_traceback_(self) -> list[str]:
+        """What a notebook shows (IPython asks an exception for this): the one line, as the command line says it."""
+        return [f"{message('error_word', self.lang or 'en')}: {self}"]
+
 
 class Problems:
     """Collect every problem of a check, then raise them together: the one way the package reports input errors.

@@ -158,6 +158,20 @@ REGISTRY = [
 ]
 
 
+NOTEBOOKS = {"cases": "01_case_table", "coded": "02_stage_findings"}  # the notebook that draws each ``data``
+
+
+def unsaved(folder: Path, lang: str, stages: list[str]) -> list[str]:
+    """The analysis notebooks (``NOTEBOOKS``) that have not saved every figure of theirs in ``lang`` in ``folder``:
+    what to run before the report can show them."""
+    missing = set()
+    for figure in REGISTRY:
+        keys = [f"{figure.key}_{s}" for s in stages] if figure.section == "stage" else [figure.key]
+        if not all((folder / f"{key}.{lang}.json").is_file() for key in keys):
+            missing.add(NOTEBOOKS[figure.data])
+    return sorted(missing)
+
+
 def spec(key: str) -> Figure:
     """The registry entry of a figure key (``stage_<code>`` keys belong to the ``stage`` entry)."""
     for figure in REGISTRY:

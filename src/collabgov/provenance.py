@@ -106,8 +106,9 @@ def write_json(path: Path, record: dict) -> None:
     path.write_text(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
 
 
-def read(output_dir: Path | str) -> dict | None:
-    path = Path(output_dir) / "report" / "provenance.json"
+def read(report_dir: Path | str) -> dict | None:
+    """The ``provenance.json`` in ``report_dir`` (``SiteContext.report_dir``), or None when there is none."""
+    path = Path(report_dir) / "provenance.json"
     return json.loads(path.read_text("utf-8")) if path.is_file() else None
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from . import cases as case_stats
 from . import coding, figures, plotting
 from .build import check_kernel, log
+from .context import compendium_root, output_folder
 from .errors import UsageError
 from .export import export_html
 from .html_parts import Fragment, esc, figure_html, table_html
@@ -120,8 +121,23 @@ def _embed(fig, key: str, folder: Path, caption: str, alt: str, number: int, lan
     )
 
 
-def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Path) -> Fragment:
-    """The whole comparison as one HTML fragment (the comparison notebook displays it)."""
+def check_sites(slugs: list[str], lang: str) -> None:
+    """A comparison needs two sites or more, each named once: else a one-line error in ``lang``."""
+    if len(slugs) < 2:
+        raise UsageError(message("compare_two", lang), lang)
+    twice = [slug for slug in dict.fromkeys(slugs) if slugs.count(slug) > 1]
+    if twice:
+        raise UsageError(message("compare_twice", lang, site=twice[0]), lang)
+
+
+def comparison_fragment(
+    slugs: list[str], lang: str, output_dir: str | Path | None = None, root: str | Path | None = None
+) -> Fragment:
+    """The whole comparison as one HTML fragment (the comparison notebook displays it), its figures saved in
+    ``<output_dir>/figures`` (the compendium and the output folder found as ``context`` says when None)."""
+    check_sites(slugs, lang)
+    root = compendium_root(root)
+    figures_dir = output_folder(root, comparison_name(slugs), output_dir) / "figures"
     sites = [load_site(root, s) for s in slugs]
     names = {s.slug: site_name(s, lang) for s in sites}
     panel = case_panel(sites)
@@ -191,20 +207,23 @@ def comparison_fragment(slugs: list[str], root: Path, lang: str, figures_dir: Pa
     return Fragment("".join(parts))
 
 
+def comparison_name(slugs: list[str]) -> str:
+    """The folder of a comparison's outputs: ``compare-<a>-<b>``."""
+    return "compare-" + "-".join(slugs)
+
+
 def build_comparison(root: Path, slugs: list[str]) -> Path:
     """Run the comparison notebook for each language and publish ``reports/compare-<a>-<b>/``."""
     # Imported here: the tables and figures above run in the comparison notebook's kernel, which
     # must not load papermill and jsonschema (up to 3.4 s and 38 MB measured) for nothing.
     import papermill
 
-    if len(slugs) < 2:
-        lang = user_language()
-        raise UsageError(message("compare_two", lang), lang)
+    check_sites(slugs, user_language())
     sites = [load_site(root, s) for s in slugs]
     for site in sites:
         validate_site(site).raise_if_errors()
     check_kernel(sites[0].lang)
-    name = "compare-" + "-".join(slugs)
+    name = comparison_name(slugs)
     work = root / "build" / f"{name}.tmp"
     if work.exists():
         shutil.rmtree(work)

@@ -31,13 +31,18 @@ MAX_DEPTH = 12
 _PLAIN_TAGS = {"tag:yaml.org,2002:" + t for t in ("bool", "int", "float", "null")}
 
 
+def is_compendium(folder: Path) -> bool:
+    """Whether ``folder`` is a compendium: it holds ``data/`` and a Makefile."""
+    return (folder / "data").is_dir() and (folder / "Makefile").is_file()
+
+
 def project_root() -> Path:
     """The compendium folder: ``$COLLABGOV_ROOT``, else the nearest parent holding ``data/`` and a Makefile."""
     if os.environ.get("COLLABGOV_ROOT"):
         return Path(os.environ["COLLABGOV_ROOT"]).resolve()
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        if (folder / "data").is_dir() and (folder / "Makefile").is_file():
+        if is_compendium(folder):
             return folder
     lang = user_language()
     raise UsageError(message("no_project_root", lang), lang)
