@@ -202,8 +202,8 @@ def test_a_short_table_is_never_split_across_pages_and_no_row_of_a_long_one_is_l
 
 
 @pytest.mark.parametrize("site, lang, draft", [("pujud", "en", False), ("kota", "id", True)])
-def test_the_page_a_report_step_makes_after_the_warm_up_is_the_page_a_fresh_process_makes(built, site, lang, draft):
-    # export.preload turns a notebook of one cell into HTML before the steps fork: nothing of it may reach a report
+def test_the_page_a_report_step_makes_is_the_page_a_fresh_process_makes(built, site, lang, draft):
+    # a build's worker exports one report after another: nothing of an earlier one may reach the next
     script = (
         "import sys; from pathlib import Path; from collabgov import export, report, sites\n"
         "root, site, lang, draft, target = sys.argv[1:]\n"

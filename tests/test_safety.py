@@ -47,9 +47,9 @@ def test_text_from_the_data_is_escaped_in_html(site):
 
 
 def test_papermill_receives_names_only_whatever_the_site_says(site):
-    """The parameters cell papermill writes holds four literal strings, none from the site's files."""
+    """The parameters cell papermill writes holds two literal strings, none from the site's files, and no path."""
     loaded = load_site(site, "pujud")
-    params = parameters(loaded.slug, "id", site / "out", site)
+    params = parameters(loaded.slug, "id")
     nb = load_notebook_node(str(ROOT / "notebooks/01_case_table.ipynb"))  # as papermill loads it
     injected = parameterize_notebook(nb, params)
     cell = next(c for c in injected.cells if "injected-parameters" in c.metadata.get("tags", []))
@@ -57,4 +57,4 @@ def test_papermill_receives_names_only_whatever_the_site_says(site):
     for node in ast.parse(cell.source).body:
         assert isinstance(node, ast.Assign), ast.dump(node)  # nothing but assignments of literals
         values[node.targets[0].id] = ast.literal_eval(node.value)
-    assert values == {"site": "pujud", "lang": "id", "output_dir": str(site / "out"), "root": str(site)}
+    assert values == {"site": "pujud", "lang": "id"}

@@ -9,24 +9,16 @@ passes no folders: the compendium and the output folder are found as ``compendiu
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import coding, figures, plotting, tables
-from .coding import CODED_TABLES
+from . import coding, figures
 from .errors import UsageError
 from .i18n import LANGUAGES, label, message
-from .sites import Site, is_compendium, load_site, project_root, site_validator
+from .inputs import INPUT_ROOT_ENV, OUTPUT_DIR_ENV
+from .sites import Site, is_compendium, load_site, project_root
 from .tables import find_table
-
-INPUT_ROOT_ENV = "COLLABGOV_INPUT_ROOT"  # set by the build for its kernels: the folder holding data/<site>/
-OUTPUT_DIR_ENV = "COLLABGOV_OUTPUT_DIR"  # set by the build for its kernels: where the run writes
-
-# Libraries the package imports inside the functions that need them, so that the commands which do not stay
-# quick (a build with nothing to do takes 0.2 s): a notebook's run loads them on first use.
-ON_FIRST_USE = ("babel.dates", "babel.numbers", "krippendorff", "scipy.optimize", "scipy.special")
 
 
 @dataclass
@@ -153,19 +145,6 @@ class SiteContext:
 
     def input_file(self, name: str) -> Path:
         return find_table(self.data_dir, name) or self.data_dir / f"{name}.csv"
-
-
-def preload(drawing: bool = False) -> None:
-    """Load what a notebook's run loads on first use: the libraries above, the site schema's validator, and
-    pandera with the schemas of the site's tables; matplotlib too when the notebook is ``drawing`` figures.
-    A kernel started before its notebook may run calls it while it waits (``scheduler.at_gate``): the
-    report's first cell then takes 0.2 s instead of 1.3 s (measured)."""
-    for name in ON_FIRST_USE:
-        importlib.import_module(name)
-    site_validator()
-    tables.preload(("cases", "claims", *(name for name, _ in CODED_TABLES)))
-    if drawing:
-        plotting.pyplot()
 
 
 def compendium_root(root: str | Path | None = None) -> Path:

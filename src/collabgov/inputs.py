@@ -20,7 +20,11 @@ from pathlib import Path
 from .errors import Problem, display_path
 from .i18n import message
 
+# What the build tells its kernels (they inherit its environment): where to record the site files they read,
+# the folder holding data/<site>/ (the build's snapshot of the site), and where to write their outputs.
 READS_ENV = "COLLABGOV_READS"
+INPUT_ROOT_ENV = "COLLABGOV_INPUT_ROOT"
+OUTPUT_DIR_ENV = "COLLABGOV_OUTPUT_DIR"
 HIDDEN = "."  # names starting with a dot are never inputs (an import's scratch copy, editor files)
 
 

@@ -34,11 +34,6 @@ KERNEL = os.environ.get("COLLABGOV_KERNEL", "collabgov")
 # (figures, tables, the record of what it read, appended as it reads), and a polite shutdown only waits for
 # the interpreter to free its objects.
 KERNEL_SHUTDOWN = "immediate"
-# Where a build's kernels read the site (a snapshot: the folder holding data/<site>/) and write their outputs.
-# The notebooks are given only the names of the run (site, language) as parameters, so that an executed
-# notebook reads the same on every machine; ``context.open_site`` reads these.
-INPUT_ROOT_ENV = "COLLABGOV_INPUT_ROOT"
-OUTPUT_DIR_ENV = "COLLABGOV_OUTPUT_DIR"
 
 
 @dataclass(frozen=True)
@@ -151,8 +146,10 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text("")
     os.environ.update(env)
-    os.environ[INPUT_ROOT_ENV] = str(input_root)
-    os.environ[OUTPUT_DIR_ENV] = str(work)
+    # the notebooks get only the names of the run as parameters (an executed notebook reads the same on every
+    # machine); ``context.open_site`` finds the site's snapshot and the output folder here
+    os.environ[inputs.INPUT_ROOT_ENV] = str(input_root)
+    os.environ[inputs.OUTPUT_DIR_ENV] = str(work)
     os.environ[inputs.READS_ENV] = str(record)  # the kernel inherits it and records every site file it reads
     for attempt in range(3):
         try:

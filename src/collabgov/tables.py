@@ -245,17 +245,6 @@ def pandera_schema(name: str):
     return pa.DataFrameSchema(columns, strict=True, coerce=False)
 
 
-def preload(names) -> None:
-    """pandera, its pandas checks and the schemas of tables ``names``, made ready before a table is read
-    (``context.preload``): checking an empty frame registers the checks, which the first table checked pays for
-    otherwise (0.2 s, measured)."""
-    import pandas as pd
-
-    for name in names:
-        schema = pandera_schema(name)
-        schema.validate(pd.DataFrame(columns=list(schema.columns)))
-
-
 REMEMBERED_CELLS = 5_000  # tables up to this size keep their verdict for the same cells (see validate_table)
 
 
