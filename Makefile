@@ -11,7 +11,7 @@ READY  := $(VENV)/.ready
 # again, and pytest rewrites its plugins' modules again (4 s per test process, measured).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: all all-sites verify bench build check-site setup test test-fast lint format lab clean sites new-site validate import compare templates
+.PHONY: all all-sites verify release bench build check-site setup test test-fast lint format lab clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all
 
 all: build
@@ -39,6 +39,10 @@ all-sites: $(READY)
 
 verify: check-site $(READY)
 	$(PY) -m collabgov verify "$(SITE)"
+
+# dist/collabgov-<version>.tar.gz and .zip: the committed source with every committed site built, checksums, citation.
+release: $(READY)
+	$(PY) -m collabgov release --jobs $(JOBS)
 
 bench: $(READY)
 	$(PY) -m collabgov.bench
@@ -88,4 +92,4 @@ sites:
 	@ls data | while read d; do test -f data/$$d/site.yaml && echo $$d; done
 
 clean:
-	rm -rf build figures/*/ reports/*/
+	rm -rf build dist figures/*/ reports/*/
