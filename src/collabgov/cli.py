@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from . import provenance
 from .build import BuildFailed, build_sites, describe
 from .errors import DataError, UsageError, os_error_key
 from .i18n import message
@@ -95,6 +96,16 @@ def cmd_compare(args, root: Path) -> int:
     return EXIT["ok"]
 
 
+def cmd_release(args, root: Path) -> int:
+    from .release import release  # builds every site: imported only for this command
+
+    archives = release(root, args.jobs or os.cpu_count() or 1)
+    commit = provenance.revision(root, "")["commit"]
+    shown = ", ".join(f"{p.relative_to(root).as_posix()} ({p.stat().st_size / 1e6:.1f} MB)" for p in archives)
+    print(message("release_written", user_language(), commit=commit, files=shown))
+    return EXIT["ok"]
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collabgov", description="Build and check the research compendium.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -135,6 +146,9 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="build a comparison report of several sites")
     c.add_argument("sites", nargs="+")
     c.set_defaults(run=cmd_compare)
+    r = sub.add_parser("release", help="pack the committed source and every committed site's outputs into dist/")
+    r.add_argument("--jobs", type=int, default=0, help="notebooks to run at once (default: number of cores)")
+    r.set_defaults(run=cmd_release)
     return p
 
 

@@ -8,9 +8,13 @@ import json
 import os
 import platform
 import subprocess
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from .errors import UsageError
+from .i18n import message
 from .inputs import site_files
+from .sites import user_language
 
 
 def sha256(path: Path | str) -> str:
@@ -47,18 +51,84 @@ def _git(root: Path, *args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def in_git(root: Path) -> bool:
+    """Whether ``root`` is the top of a git work tree: not a folder inside another repository's work tree
+    (an archive unpacked into a clone's build/ must not take the clone's commit for its own)."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    return bool(top) and Path(top).resolve() == Path(root).resolve()
+
+
+ARCHIVAL = ".git_archival.txt"  # filled in by `git archive` (export-subst in .gitattributes), as setuptools-scm's
+
+
+def archival(root: Path) -> dict[str, str]:
+    """The commit (``node``) and its date (``node-date``) that `git archive` wrote into ``.git_archival.txt``;
+    empty when the file is missing or still holds its ``$Format:...$`` placeholders (a plain copy of a work
+    tree, which knows neither)."""
+    try:
+        text = (Path(root) / ARCHIVAL).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    return {key: value for key, value in fields.items() if value and "$Format:" not in value}
+
+
 def code_paths(root: Path, slug: str) -> list[str]:
     """What a site's outputs depend on in the repository: its own folder and the project's code."""
     return [f"data/{slug}", "notebooks", "src", "requirements.lock"]
 
 
+def revision(root: Path, slug: str) -> dict:
+    """The commit the compendium is at (HEAD in a clone; in a `git archive` copy, the commit it was made from)
+    and whether the site's folder or the project's code has uncommitted changes (None when that cannot be
+    known: an archive, or a copy without git). A clone and an archive of one commit name the same commit."""
+    if in_git(root):
+        commit = _git(root, "rev-parse", "--verify", "--quiet", "HEAD")
+        dirty = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *code_paths(root, slug))
+        return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
+    return {"commit": archival(root).get("node"), "dirty": None}
+
+
 def source_date_epoch(root: Path, slug: str) -> int:
-    """``$SOURCE_DATE_EPOCH``, else the time of the last commit that changed the site or the code, else 0:
-    a date that does not change from run to run, nor when another site changes."""
+    """The date the documents carry (DOCX properties), the same for every site and from build to build:
+    ``$SOURCE_DATE_EPOCH``, else the commit's date (HEAD's in a clone, the archive's in a `git archive` copy),
+    else CITATION.cff's ``date-released``; never the build's time, never 1970. (``slug`` is kept for callers:
+    the date no longer depends on the site.)"""
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(os.environ["SOURCE_DATE_EPOCH"])
-    stamp = _git(root, "log", "-1", "--format=%ct", "--", *code_paths(root, slug))
-    return int(stamp) if stamp and stamp.isdigit() else 0
+    if in_git(root):
+        stamp = _git(root, "log", "-1", "--format=%ct", "HEAD")
+        if stamp and stamp.isdigit():
+            return int(stamp)
+    else:
+        stamp = archival(root).get("node-date")
+        if stamp:
+            try:
+                return int(datetime.fromisoformat(stamp).timestamp())
+            except ValueError:
+                pass
+    return release_date(root)
+
+
+def release_date(root: Path) -> int:
+    """CITATION.cff's ``date-released`` (midnight UTC) as seconds since 1970: the compendium's own, else that
+    of the package's project folder (a throw-away copy of sites and notebooks, built with an editable install)."""
+    import yaml
+
+    for cff in (Path(root) / "CITATION.cff", Path(__file__).resolve().parents[2] / "CITATION.cff"):
+        try:
+            released = yaml.safe_load(cff.read_text("utf-8")).get("date-released")
+        except (OSError, ValueError, AttributeError, yaml.YAMLError):
+            continue
+        if isinstance(released, str):
+            try:
+                released = date.fromisoformat(released)
+            except ValueError:
+                continue
+        if isinstance(released, date):
+            return int(datetime(released.year, released.month, released.day, tzinfo=UTC).timestamp())
+    raise UsageError(message("no_release_date", user_language()), user_language())
 
 
 def input_checksums(root: Path, folder: Path) -> dict[str, str]:
@@ -66,15 +136,6 @@ def input_checksums(root: Path, folder: Path) -> dict[str, str]:
     files = site_files(folder)
     base = folder.parent.parent
     return {p.relative_to(base).as_posix(): sha256(p) for p in files}
-
-
-def revision(root: Path, slug: str) -> dict:
-    """The last commit that changed the site's folder or the project's code (a change to another site changes
-    nothing here) and whether either has uncommitted changes: what a site's outputs depend on in git."""
-    paths = code_paths(root, slug)
-    commit = _git(root, "log", "-1", "--format=%H", "--", *paths)
-    dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=all", "--", *paths)) if commit else None
-    return {"commit": commit or None, "dirty": dirty}
 
 
 def versions() -> dict[str, str]:

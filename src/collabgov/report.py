@@ -624,7 +624,9 @@ class Report:
         commit = provenance.get("commit") or "–"
         if provenance.get("dirty"):
             commit += " " + self.t("dirty")
-        parts.append(f"<p>{esc(self.t('provenance_intro', commit=commit, python=provenance.get('python', '–')))}</p>")
+        version = provenance.get("versions", {}).get("collabgov", "–")
+        intro = self.t("provenance_intro", commit=commit, version=version, python=provenance.get("python", "–"))
+        parts.append(f"<p>{esc(intro)}</p>")
         other = "en" if self.lang == "id" else "id"  # the other language's wording stays in provenance.json
         params = [
             [key, value]
