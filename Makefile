@@ -11,7 +11,7 @@ READY  := $(VENV)/.ready
 # again, and pytest rewrites its plugins' modules again (4 s per test process, measured).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: all all-sites verify bench build check-site setup test test-fast lint format lab clean sites new-site validate import compare templates
+.PHONY: all all-sites verify bench build check-site setup test test-fast lint format lab lock clean sites new-site validate import compare templates
 .DEFAULT_GOAL := all
 
 all: build
@@ -52,14 +52,14 @@ test: $(READY)
 test-fast: $(READY)
 	TEST_FAST=1 $(PY) -m pytest -q -n 2 -m "not e2e"
 
-# Style: ruff (pinned in requirements.lock) checks and formats src/ and tests/.
+# Style: ruff (pinned in requirements.lock) checks and formats src/, tests/ and tools/.
 lint: $(READY)
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests tools
+	$(VENV)/bin/ruff format --check src tests tools
 
 format: $(READY)
-	$(VENV)/bin/ruff check --fix src tests
-	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests tools
+	$(VENV)/bin/ruff format src tests tools
 
 # Containers and Binder-like images run as root: JupyterLab refuses that unless told.
 lab: $(READY)
@@ -83,6 +83,12 @@ compare: $(READY)
 
 templates: $(READY)
 	$(PY) -m collabgov templates
+
+# One lock for every platform and supported Python, and environment.yml made from it; UPGRADE="pkg ..." lets
+# those packages move to their newest versions (docs/developer.md, "Updating the lock").
+lock: $(READY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.lock uv
+	$(PY) tools/lock.py $(UPGRADE)
 
 sites:
 	@ls data | while read d; do test -f data/$$d/site.yaml && echo $$d; done
