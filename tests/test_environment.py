@@ -135,7 +135,7 @@ def test_the_floor_is_stated_once():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert f"python={minor}" in env["dependencies"]
     assert "target-version" not in pyproject()["tool"]["ruff"]
-    for path in ("Makefile", "tools/lock.py"):
+    for path in ("Makefile", "tools/bootstrap.py", "tools/lock.py"):
         assert not re.search(r"3\.1[0-9]", (ROOT / path).read_text()), f"{path} names a Python version of its own"
 
 
