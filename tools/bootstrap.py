@@ -158,19 +158,23 @@ def has_module(name):
     import importlib.util
 
     try:
-        return importlib.util.find_spec(name) is not None
+        spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return False
+    # an empty folder of that name is found as a namespace package, without code
+    return spec is not None and spec.origin not in (None, "namespace")
 
 
 def again_command(python_command=None):
-    """How the user runs the setup again: through make (which exports MAKELEVEL) or by this script."""
-    if os.environ.get("MAKELEVEL"):
-        return f"make PYTHON={python_command}" if python_command else "make"
+    """How the user runs the setup again, with ``python_command`` (python3.X) or the same Python: through make
+    (which exports MAKELEVEL, and PYTHON when it was named) or by this script."""
     script = os.path.join("tools", "bootstrap.py")
+    if os.environ.get("MAKELEVEL"):
+        named = python_command or os.environ.get("PYTHON")
+        return f"make PYTHON={named}" if named else "make"
     if WINDOWS:
-        return "py -{} {}".format(python_command[len("python") :], script) if python_command else "py " + script
-    return "{} {}".format(python_command or "python3", script)
+        return f"py -{python_command[len('python') :] if python_command else minor_text(sys.version_info)} {script}"
+    return f"{python_command or sys.executable} {script}"
 
 
 def fixes(minor, then=None):
