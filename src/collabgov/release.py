@@ -52,7 +52,8 @@ def unpack_archive(root: Path, stage: Path) -> None:
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(_git(root, "archive", "--format=tar", "HEAD"))) as tar:
-        tar.extractall(stage, filter="data")
+        # (extraction filters came with Python 3.11.4; the archive is git's own, made just now)
+        tar.extractall(stage, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
 
 
 def members(stage: Path) -> list[Path]:
