@@ -87,7 +87,7 @@ def main() -> None:
             rows.append((version, kind, built, build_s, verified, verify_s, figs, text))
     print(f"work folder: {work}\n")
     print(
-        "| Python | copy | `make` (exit, s) | `make verify` (exit, s) | figures as the first | PDF text against the first |"
+        "| Python | copy | `make` (exit, s) | `make verify` (exit, s) | figures as the first | PDF text as the first |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for version, kind, built, build_s, verified, verify_s, figs, text in rows:
