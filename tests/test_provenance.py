@@ -63,7 +63,7 @@ def test_a_clone_names_its_head_commit_and_dates_the_documents_with_it(clone):
     head = git(clone, "rev-parse", "HEAD")
     # HEAD, although the last commit changed neither the site nor the code
     assert provenance.revision(clone, "pujud") == {"commit": head, "dirty": False}
-    assert provenance.source_date_epoch(clone, "pujud") == epoch(SECOND)
+    assert provenance.source_date_epoch(clone) == epoch(SECOND)
 
     (clone / "data/baru").mkdir()  # a student's new site, not committed: not a change Pujud's outputs depend on
     (clone / "data/baru/site.yaml").write_text("kecamatan: Baru\n")
@@ -77,7 +77,7 @@ def test_an_archive_names_the_commit_and_date_it_was_made_from_as_its_clone_does
     copy = archive(clone, tmp_path / "archive")
     assert "$Format" not in (copy / ".git_archival.txt").read_text()
     assert provenance.revision(copy, "pujud") == {"commit": git(clone, "rev-parse", "HEAD"), "dirty": None}
-    assert provenance.source_date_epoch(copy, "pujud") == provenance.source_date_epoch(clone, "pujud")
+    assert provenance.source_date_epoch(copy) == provenance.source_date_epoch(clone)
 
 
 def test_an_archive_unpacked_inside_another_clone_keeps_its_own_commit(clone):
@@ -86,7 +86,7 @@ def test_an_archive_unpacked_inside_another_clone_keeps_its_own_commit(clone):
     (clone / "README.md").write_text("third\n")
     git(clone, "commit", "-qam", "third", date="2024-06-03T08:00:00+07:00")
     assert provenance.revision(copy, "pujud")["commit"] == archived != git(clone, "rev-parse", "HEAD")
-    assert provenance.source_date_epoch(copy, "pujud") == epoch(SECOND)
+    assert provenance.source_date_epoch(copy) == epoch(SECOND)
 
 
 def test_a_plain_copy_knows_no_commit_and_takes_the_citations_release_date(clone, tmp_path):
@@ -94,11 +94,11 @@ def test_a_plain_copy_knows_no_commit_and_takes_the_citations_release_date(clone
     assert "$Format:%H$" in (copy / ".git_archival.txt").read_text()  # not filled in: counts as unknown
     assert provenance.revision(copy, "pujud") == {"commit": None, "dirty": None}
     released = yaml.safe_load((ROOT / "CITATION.cff").read_text())["date-released"]
-    assert provenance.source_date_epoch(copy, "pujud") == int(
+    assert provenance.source_date_epoch(copy) == int(
         datetime(released.year, released.month, released.day, tzinfo=UTC).timestamp()
     )
 
 
 def test_source_date_epoch_from_the_environment_comes_first(clone, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert provenance.source_date_epoch(clone, "pujud") == 1700000000
+    assert provenance.source_date_epoch(clone) == 1700000000

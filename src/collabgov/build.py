@@ -121,7 +121,7 @@ def plan_site(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Si
     todo = scheduler.stale(steps, stamps if whole else {}, live.folder, root, code, extra)
     if not todo:
         return None
-    env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root, slug)), "COLLABGOV_DRAFT": "1" if draft else "0"}
+    env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root)), "COLLABGOV_DRAFT": "1" if draft else "0"}
     work = out / "build" / f"{slug}.tmp"
     (work / "report").mkdir(parents=True)
     return SiteBuild(live, work, steps, todo, stamps, rev, extra, env)

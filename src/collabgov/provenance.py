@@ -90,11 +90,10 @@ def revision(root: Path, slug: str) -> dict:
     return {"commit": archival(root).get("node"), "dirty": None}
 
 
-def source_date_epoch(root: Path, slug: str) -> int:
+def source_date_epoch(root: Path) -> int:
     """The date the documents carry (DOCX properties), the same for every site and from build to build:
     ``$SOURCE_DATE_EPOCH``, else the commit's date (HEAD's in a clone, the archive's in a `git archive` copy),
-    else CITATION.cff's ``date-released``; never the build's time, never 1970. (``slug`` is kept for callers:
-    the date no longer depends on the site.)"""
+    else CITATION.cff's ``date-released``; never the build's time, never 1970."""
     if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         return int(os.environ["SOURCE_DATE_EPOCH"])
     if in_git(root):

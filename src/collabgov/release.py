@@ -125,7 +125,7 @@ def release(root: Path, jobs: int = 1) -> list[Path]:
         raise BuildFailed(message("build_failed_sites", lang, sites=", ".join(failed)))
     shutil.rmtree(stage / "build", ignore_errors=True)  # the build's locks and stamps: not part of the release
     write_checksums(stage)
-    epoch = provenance.source_date_epoch(stage, sites[0] if sites else "")
+    epoch = provenance.source_date_epoch(stage)
     dist = root / "dist"
     dist.mkdir(exist_ok=True)
     archives = [dist / f"{name}.tar.gz", dist / f"{name}.zip"]
