@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -221,35 +222,66 @@ def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
     assert not (root / "build/pujud.tmp").exists()  # and the half-made build is cleared away
 
 
-def test_ctrl_c_stops_the_build_and_every_process_it_started_without_a_traceback(built):
-    """Ctrl-C in a terminal interrupts the whole process group: the build, its workers and their kernels."""
+def descendants(pid: int) -> set[int]:
+    """Every process started, directly or not, by ``pid`` (Linux's /proc), kernels in sessions of their own too."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        here = todo.pop()
+        children = [child for child, parent in parents.items() if parent == here]
+        found.update(children)
+        todo += children
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ctrl_c_stops_the_running_notebooks_and_every_process_of_the_build_without_a_traceback(built):
+    """Ctrl-C in a terminal reaches the build and its workers (one process group); nbclient shuts each running
+    notebook's kernel down (a kernel is in a session of its own), and the build ends without waiting for them to
+    finish, a second Ctrl-C or not."""
     before = {name: snapshot(built / name / "pujud") for name in ("figures", "reports")}
     env = dict(os.environ, COLLABGOV_ROOT=str(built))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if line.startswith("[pujud] 02_stage_findings ..."):
-            break
-    time.sleep(1.5)  # its kernel is up and running cells
-    os.killpg(proc.pid, signal.SIGINT)
-    rest = proc.communicate(timeout=60)[1]
-    assert proc.returncode == 130, "".join(lines) + rest
-    assert "Traceback" not in rest and "dihentikan" in rest
-    for _ in range(50):  # every process of the group ends (kernels check on their parent every second)
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail("processes of the build outlived it")
+    for presses in (1, 2):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        lines = []
+        for line in proc.stderr:
+            lines.append(line)
+            if line.startswith("[pujud] 02_stage_findings ..."):
+                break
+        time.sleep(1.5)  # its kernel is up and running cells
+        started = descendants(proc.pid)
+        assert len(started) >= 4, started  # two workers, each with its kernel
+        for _ in range(presses):
+            os.killpg(proc.pid, signal.SIGINT)
+            time.sleep(0.5)
+        rest = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 130, "".join(lines) + rest
+        assert "Traceback" not in rest and "dihentikan" in rest
+        assert "[pujud] 02_stage_findings:" not in rest  # stopped, not run to its end
+        for _ in range(50):  # kernels check on their parent every second
+            if not any(alive(pid) for pid in started):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"processes of the build outlived it: {[pid for pid in started if alive(pid)]}")
     assert {name: snapshot(built / name / "pujud") for name in ("figures", "reports")} == before
 
 

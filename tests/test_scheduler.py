@@ -124,7 +124,7 @@ def test_the_steps_start_no_process_by_fork(monkeypatch, tmp_path):
         warnings.simplefilter("always")
         run(monkeypatch, site_of_four("a", tmp_path / "marks"))
     assert not [w for w in caught if "fork" in str(w.message)]
-    assert scheduler.pool(1)._mp_context.get_start_method() == "spawn"
+    assert scheduler.SPAWN.get_start_method() == "spawn"
 
 
 def test_a_failure_of_the_build_itself_waits_for_the_running_steps_and_is_raised(monkeypatch, tmp_path):

@@ -309,6 +309,8 @@ def describe(exc: BaseException, lang: str) -> str:
         return message(f"os_{key}", lang)
     if isinstance(exc, scheduler.StepProcessDied):
         return message("step_process_died", lang)
+    if isinstance(exc, scheduler.KernelDied):
+        return message("kernel_died", lang)
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
     text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())[:300]

@@ -113,22 +113,29 @@ def executed_path(work: Path, step: Step) -> Path:
 
 # --- in a worker process ----------------------------------------------------------------------------------
 
-_interrupted = False  # Ctrl-C reached this worker (its running notebook's kernel was interrupted too)
+
+def _ignore_interrupt(signum, frame) -> None:
+    pass
 
 
-def _note_interrupt(signum, frame) -> None:
-    global _interrupted
-    _interrupted = True
-
-
-def _start_worker() -> None:
-    """A worker keeps running through Ctrl-C: the terminal interrupts the kernels of the running notebooks
-    (they share its process group), their cells fail, and the build stops. A worker interrupted while idle,
-    or while it starts a kernel, would otherwise end with a traceback of its own or retry the kernel."""
-    signal.signal(signal.SIGINT, _note_interrupt)
+def _start_worker(stop) -> None:
+    """A worker waiting for a step takes no notice of Ctrl-C (it would end with a traceback of its own): the
+    build stops the pool. While a notebook runs, nbclient takes Ctrl-C itself and shuts the notebook's kernel
+    down; afterwards the exports stop at once (Python's own KeyboardInterrupt). ``stop`` is set by the build
+    when it was interrupted: a kernel that failed to start then is not started again."""
+    global _stop
+    _stop = stop
+    signal.signal(signal.SIGINT, _ignore_interrupt)
     # papermill's failures reach the build as exceptions, told in the site's language; its log would repeat
     # them in English
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
+
+
+_stop = None  # in a worker: the build's event, set when the build was interrupted
+
+
+class KernelDied(RuntimeError):
+    """The kernel of a running notebook ended (killed, or out of memory)."""
 
 
 def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, env: dict, then=None) -> float:
@@ -137,6 +144,7 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
     ``then(step, slug, work, input_root)``, a module-level function, runs afterwards in the same worker
     (the report's exports)."""
     import papermill
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     start = time.monotonic()
@@ -172,12 +180,14 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
         except PapermillExecutionError:
             tidy_executed(executed, slug, step)
             raise  # the notebook itself failed: no retry
+        except DeadKernelError:
+            if _stop is not None and _stop.is_set():
+                raise KeyboardInterrupt from None  # nbclient shut the kernel down on Ctrl-C
+            raise KernelDied() from None  # a notebook that used up the memory would only do so again
         except (RuntimeError, TimeoutError, ConnectionError):
-            # A kernel that dies while starting (two kernels started at once can pick the same free
-            # port) is started again; a third failure is reported. One that died of Ctrl-C is not.
-            if _interrupted:
-                raise KeyboardInterrupt from None
-            if attempt == 2:
+            # A kernel that fails to start (two kernels started at once can pick the same free port) is
+            # started again; a third failure is reported. One stopped by Ctrl-C is not.
+            if (_stop is not None and _stop.is_set()) or attempt == 2:
                 raise
             time.sleep(0.5 + attempt)
     tidy_executed(executed, slug, step, nb)
@@ -239,10 +249,26 @@ def _run_job(run, step: Step, args: tuple) -> float:
         return run(step, *args)
     except BaseException as exc:  # handed to the build, which tells the user
         raise _picklable(exc) from None
+    finally:  # (nbclient leaves Python's own Ctrl-C behind)
+        signal.signal(signal.SIGINT, _ignore_interrupt)
 
 
-def pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker)
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def pool(workers: int, stop) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=SPAWN, initializer=_start_worker, initargs=(stop,))
+
+
+def _shut(executor: ProcessPoolExecutor) -> None:
+    """Wait for the pool's workers to end, whatever else Ctrl-C says meanwhile: a build that left them
+    behind would hang at its exit, waiting for them."""
+    while True:
+        try:
+            executor.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 def run_all(
@@ -264,6 +290,7 @@ def run_all(
     names = {(j.site, j.step.name) for j in jobs}
     running: dict = {}  # future -> (job, the pool running it)
     pools: list = []  # the last one is in use (None: it broke and none has replaced it yet)
+    stop = SPAWN.Event()
 
     def ready(job: Job) -> bool:
         return all((job.site, a) in finished or (job.site, a) not in names for a in job.step.after)
@@ -275,7 +302,7 @@ def run_all(
                     pending.remove(job)
                 elif ready(job) and len(running) < workers:
                     if not pools or pools[-1] is None:
-                        pools.append(pool(workers))
+                        pools.append(pool(workers, stop))
                     # (run_step, or a stand-in: handed to the worker by its module and name)
                     running[pools[-1].submit(_run_job, run_step, job.step, job.args)] = (job, pools[-1])
                     pending.remove(job)
@@ -298,7 +325,10 @@ def run_all(
                 else:
                     finished.add((job.site, job.step.name))
                     done(job, seconds)
+    except KeyboardInterrupt:
+        stop.set()
+        raise
     finally:  # a build cut short waits for the steps still running (on Ctrl-C, they were interrupted too)
         for executor in pools:
             if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
+                _shut(executor)
