@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from collabgov import publish, scheduler
+from collabgov import build, publish, scheduler
 from collabgov.build import build_sites
 from collabgov.tables import read_table, write_table
 from collabgov.verify import differing_files
@@ -122,6 +122,37 @@ def sandbox_of_notebooks(tmp_path):
     compendium(root, "sintetis")
     stand_in_notebooks(root / "notebooks")
     return root
+
+
+def test_a_notebook_saved_during_a_build_is_what_the_next_build_runs(sandbox_of_notebooks, monkeypatch, capsys):
+    """A build runs copies of the notebooks made when it checked the site, and records those as what ran: a notebook
+    saved meanwhile (from JupyterLab, say) runs in the next build."""
+    root = sandbox_of_notebooks
+    notebook = root / "notebooks/01_case_table.ipynb"
+    checked = build.check_site
+
+    def check_then_save(*args, **kwargs):
+        checked(*args, **kwargs)
+        nb = nbformat.read(notebook, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell("saved = 'during the build'"))
+        nbformat.write(nb, notebook)
+
+    monkeypatch.setattr(build, "check_site", check_then_save)
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    monkeypatch.undo()
+    executed = root / "reports/sintetis/executed/01_case_table.ipynb"
+    assert "during the build" not in executed.read_text()
+    capsys.readouterr()
+    assert build_sites(root, ["sintetis"], jobs=2) == []
+    assert ran(capsys.readouterr().err, "sintetis") == {"01_case_table", "report.id", "report.en"}
+    assert "during the build" in executed.read_text()
+
+
+def test_another_python_reruns_every_step(monkeypatch):
+    """The report and the executed notebooks name the Python they ran with."""
+    before = scheduler.code_digest()
+    monkeypatch.setattr(scheduler.platform, "python_version", lambda: "3.99.0")
+    assert scheduler.code_digest() != before
 
 
 def test_verify_names_a_figure_changed_by_hand(built):

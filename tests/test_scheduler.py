@@ -162,7 +162,7 @@ def test_an_executed_notebook_is_the_same_from_run_to_run_and_names_no_folder_of
     step = Step("tiny", "tiny.ipynb", "en")
     made = []
     for work in (tmp_path / "work-1", tmp_path / "work-2"):
-        scheduler.run_step(step, "x", root, work, work / "input", {})
+        scheduler.run_step(step, "x", root, work, {})
         made.append(scheduler.executed_path(work, step).read_bytes())
     assert made[0] == made[1]
     text = made[0].decode()
@@ -180,7 +180,16 @@ def test_a_notebook_that_fails_is_kept_as_it_ran_up_to_the_failing_cell(tmp_path
     root = tiny_compendium(tmp_path, "print('first')", "1 / 0", "print('never')")
     step = Step("tiny", "tiny.ipynb", "id")
     with pytest.raises(PapermillExecutionError):
-        scheduler.run_step(step, "x", root, tmp_path / "work", tmp_path / "input", {})
+        scheduler.run_step(step, "x", root, tmp_path / "work", {})
     text = scheduler.executed_path(tmp_path / "work", step).read_text()
     assert "first" in text and "ZeroDivisionError" in text and "never" not in text.replace("print('never')", "")
     assert str(tmp_path) not in text
+
+
+@pytest.mark.e2e
+def test_a_kernel_that_dies_while_its_notebook_runs_is_told_as_such_and_not_run_again(tmp_path):
+    ran = tmp_path / "ran"
+    root = tiny_compendium(tmp_path, f"open({str(ran)!r}, 'a').write('x')\nimport os\nos.kill(os.getpid(), 9)")
+    with pytest.raises(scheduler.KernelDied):
+        scheduler.run_step(Step("tiny", "tiny.ipynb", "id"), "x", root, tmp_path / "work", {})
+    assert ran.read_text() == "x"  # once

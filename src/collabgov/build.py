@@ -53,6 +53,7 @@ class SiteBuild:
     todo: list[scheduler.Step]
     stamps: dict
     rev: dict  # the commit and uncommitted changes (``provenance.revision``)
+    code: str  # the package, lock and Python the steps run with, as they were when the build was planned
     extra: str
     env: dict
     done: set = field(default_factory=set)
@@ -83,13 +84,18 @@ def _published_build(out: Path, slug: str) -> tuple[str | None, str | None]:
     return manifest, record
 
 
-def snapshot(site: Site, work: Path) -> Site:
-    """Copy the site's input files into ``work/input/data/<site>/`` and load the copy."""
+def snapshot(root: Path, site: Site, work: Path) -> Site:
+    """Copy the site's input files into ``work/input/data/<site>/`` and the notebooks into ``work/input/notebooks/``
+    (the steps run these copies: a file saved during the build changes neither what runs nor what is recorded as
+    having run), and load the site's copy."""
     target = work / "input" / "data" / site.slug
     for path in site_files(site.folder):
         dest = target / path.relative_to(site.folder)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest, follow_symlinks=False)
+    (work / "input" / "notebooks").mkdir()
+    for step in scheduler.plan(site):
+        shutil.copyfile(root / "notebooks" / step.notebook, work / "input" / "notebooks" / step.notebook)
     return load_site(work / "input", site.slug)
 
 
@@ -113,7 +119,7 @@ def plan_site(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Si
         log(message("publish_repaired", lang, site=slug))
     publish.clear_leftovers(out, slug)
     steps = scheduler.plan(live)
-    code = scheduler.code_digest(root)
+    code = scheduler.code_digest()
     rev = provenance.revision(root, slug)
     extra = _extra(rev, draft)
     stamps = {} if force else _read_json(_stamps_path(out, slug))
@@ -124,7 +130,7 @@ def plan_site(root: Path, out: Path, live: Site, force: bool, draft: bool) -> Si
     env = {"SOURCE_DATE_EPOCH": str(provenance.source_date_epoch(root)), "COLLABGOV_DRAFT": "1" if draft else "0"}
     work = out / "build" / f"{slug}.tmp"
     (work / "report").mkdir(parents=True)
-    return SiteBuild(live, work, steps, todo, stamps, rev, extra, env)
+    return SiteBuild(live, work, steps, todo, stamps, rev, code, extra, env)
 
 
 def check_site(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
@@ -136,22 +142,38 @@ def check_site(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
 
     live = load_site(root, b.site.slug)  # checked in full only when something must run
     publish.check_writable(out, live.slug, live.lang)
-    site = snapshot(live, b.work)
+    site = snapshot(root, live, b.work)
     problems = as_live(validate_site(site, draft).items, site.folder, live.folder)
     if any(p.level == ERROR for p in problems):
         raise DataError(problems)  # shown with its warnings, each once, by the command line
     for warning in problems:
         log(warning.line(site.lang))
-    if len(b.todo) < len(b.steps):  # seed with the published outputs the steps that do not run would make
-        for src, dst in (
-            (out / "figures" / site.slug, b.work / "figures"),
-            (out / "reports" / site.slug, b.work / "report"),
-        ):
-            if src.is_dir():
-                shutil.copytree(src, dst, dirs_exist_ok=True)
+    seed(out, b)
     b.record = provenance.collect(root, site, b.rev) | {"draft": draft}  # a draft says so in every output
     provenance.write_json(b.work / "report" / "provenance.json", b.record)  # the report notebook shows it
     b.site, b.checked = site, True
+
+
+def seed(out: Path, b: SiteBuild) -> None:
+    """Copy into the build folder the published outputs of the steps that do not run this time (their figures,
+    as the published manifest attributes them, their executed notebooks and, for a report, its exports): what
+    the steps that run made last time is not carried over, so that an output they no longer make (the figures
+    of a stage renamed in the codebook, say) is not published again."""
+    kept = {s.name for s in b.steps} - {s.name for s in b.todo}
+    figures, reports = out / "figures" / b.site.slug, out / "reports" / b.site.slug
+    manifest = _read_json(figures / "MANIFEST.json")
+    copies = []
+    for fig in manifest.get("figures", []):
+        if Path(fig.get("notebook") or "").stem in kept:
+            names = [entry["path"] for entry in fig["files"].values()] + [f"{fig['id']}.json"]
+            copies += [(figures / name, b.work / "figures" / name) for name in names if Path(name).name == name]
+    for step in (s for s in b.steps if s.name in kept):
+        names = [f"executed/{step.name}.ipynb"] + [f"{step.name}.{kind}" for kind in EXPORTS if step.exports]
+        copies += [(reports / name, b.work / "report" / name) for name in names]
+    for src, dst in copies:
+        if src.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
 
 
 def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
@@ -160,8 +182,7 @@ def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
     reads = {s.name: b.stamps.get("steps", {}).get(s.name, {}).get("reads", []) for s in b.steps}
     for step in b.todo:
         reads[step.name] = [list(r) for r in scheduler.inputs.recorded(scheduler.reads_file(b.work, step))]
-    code = scheduler.code_digest(root)
-    prints = scheduler.fingerprints(b.steps, reads, b.site.folder, root, code, b.extra)
+    prints = scheduler.fingerprints(b.steps, reads, b.site.folder, b.input_root, b.code, b.extra)
     build_id = scheduler.digest(*(prints[s.name] for s in b.steps))
     record = b.record | {"build": build_id}
     provenance.write_json(b.work / "report" / "provenance.json", record)
@@ -175,6 +196,9 @@ def _finish(root: Path, out: Path, b: SiteBuild, draft: bool) -> None:
         "steps": {s.name: {"fingerprint": prints[s.name], "reads": reads[s.name]} for s in b.steps},
     }
     _stamps_path(out, slug).write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n")
+
+
+EXPORTS = ("html", "pdf", "docx")  # what a report's step makes of its executed notebook (``export_report``)
 
 
 def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path) -> None:
@@ -294,7 +318,9 @@ def _run(root: Path, out: Path, ready: list[SiteBuild], jobs: int, draft: bool, 
 
     jobs_list = [
         scheduler.Job(
-            b.site.slug, step, (b.site.slug, root, b.work, b.input_root, b.env, export_report if step.exports else None)
+            b.site.slug,
+            step,
+            (b.site.slug, b.input_root, b.work, b.env, export_report if step.exports else None),
         )
         for b in ready
         for step in b.todo

@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import platform
 import signal
 import time
 from collections.abc import Callable
@@ -66,12 +67,14 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()
 
 
-def code_digest(root: Path) -> str:
-    """The package's own files and the pinned environment: a change to either reruns every step."""
+def code_digest() -> str:
+    """The package's own files, the pinned environment and the Python running it (the report and the executed
+    notebooks name it): a change to any reruns every step."""
     package = Path(__file__).parent
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     lock = [p for p in (package.parents[1] / "requirements.lock",) if p.is_file()]
-    return digest(*(f"{p.name}:{inputs.state(p.parent, 'file', p.name)}" for p in files + lock), KERNEL)
+    states = (f"{p.name}:{inputs.state(p.parent, 'file', p.name)}" for p in files + lock)
+    return digest(*states, KERNEL, platform.python_implementation(), platform.python_version())
 
 
 def fingerprints(steps: list[Step], reads: dict[str, list], folder: Path, root: Path, code: str, extra: str) -> dict:
@@ -138,8 +141,9 @@ class KernelDied(RuntimeError):
     """The kernel of a running notebook ended (killed, or out of memory)."""
 
 
-def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, env: dict, then=None) -> float:
-    """Execute one step into ``work`` (in a worker process); returns its duration in seconds.
+def run_step(step: Step, slug: str, input_root: Path, work: Path, env: dict, then=None) -> float:
+    """Execute one step into ``work`` (in a worker process): the notebook in ``input_root/notebooks/`` on the
+    site in ``input_root/data/<site>/`` (the build's snapshot of both); returns its duration in seconds.
 
     ``then(step, slug, work, input_root)``, a module-level function, runs afterwards in the same worker
     (the report's exports)."""
@@ -162,11 +166,11 @@ def run_step(step: Step, slug: str, root: Path, work: Path, input_root: Path, en
     for attempt in range(3):
         try:
             nb = papermill.execute_notebook(
-                str(root / "notebooks" / step.notebook),
+                str(input_root / "notebooks" / step.notebook),
                 str(executed),
                 parameters=parameters(slug, step.lang),
                 kernel_name=KERNEL,
-                cwd=str(root / "notebooks"),
+                cwd=str(input_root / "notebooks"),
                 progress_bar=False,
                 log_output=False,
                 # written once, when the run ends or a cell fails, not after every cell: the report's notebook
@@ -228,7 +232,7 @@ class Job:
 
     site: str
     step: Step
-    args: tuple  # slug, root, work, input_root, env, then
+    args: tuple  # slug, input_root, work, env, then
 
 
 class StepProcessDied(RuntimeError):
