@@ -248,15 +248,17 @@ def build_sites(
                 b = plan_site(root, out, peeked[slug], force, draft)
                 if b is None:
                     log(message("up_to_date", peeked[slug].lang, site=slug))
-                    continue
-                builds[slug] = b
+                else:
+                    builds[slug] = b
+            if builds:  # before anything is checked or said of a site: without a kernel, nothing can run
+                check_kernel(next(iter(builds.values())).site.lang)
+            for slug, b in builds.items():
                 if _checked(root, out, b, draft, alone=len(slugs) == 1):
                     log(message("building", b.site.lang, site=slug, todo=len(b.todo), steps=len(b.steps), jobs=jobs))
                 else:
                     failed.append(slug)
             ready = [b for b in builds.values() if b.checked]
             if ready:
-                check_kernel(ready[0].site.lang)
                 _run(root, out, ready, jobs, draft, failed)
         finally:  # every step has ended: a failed (or interrupted) site keeps only its executed notebooks
             for slug, b in builds.items():

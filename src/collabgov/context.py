@@ -108,7 +108,7 @@ class SiteContext:
         unsaved = figures.unsaved(self.figures_dir, self.lang, stages)
         if not unsaved:
             return self
-        lang, built = self.site.lang, replace(self, built=True, _cache={})
+        lang, built = self.lang, replace(self, built=True, _cache={})  # (the run's language: -p lang en)
         made = (built.report_dir / "provenance.json").is_file()
         if made and not figures.unsaved(built.figures_dir, self.lang, stages):
             print(message("report_from_build", lang, site=self.slug))
