@@ -84,9 +84,9 @@ def test_the_report_names_in_one_line_the_notebooks_that_have_not_saved_its_figu
     text = str(raised.value)
     assert "\n" not in text and "'pujud'" in text and "make SITE=pujud" in text
     assert "01_case_table.ipynb, 02_stage_findings.ipynb" in text
-    assert raised.value._render_traceback_() == [f"galat: {text}"]  # the site's language, in a notebook too
+    assert raised.value._render_traceback_() == [f"error: {text}"]  # the run's language, in a notebook too
     saved(ctx.figures_dir, figure_keys(ctx, "cases"), "en")
-    with pytest.raises(UsageError, match="disimpan oleh 02_stage_findings.ipynb: "):
+    with pytest.raises(UsageError, match="figures that 02_stage_findings.ipynb save: "):
         ctx.with_saved_figures()
     saved(ctx.figures_dir, figure_keys(ctx, "coded"), "en")
     assert ctx.with_saved_figures() is ctx
@@ -181,7 +181,7 @@ def test_papermill_from_the_repository_and_then_for_another_site_from_notebooks(
     )
     assert run.returncode != 0
     [line] = error_lines(nb)
-    assert line.startswith("galat: laporan situs 'sintetis' ") and "01_case_table.ipynb" in line
+    assert line.startswith("error: the report of site 'sintetis' ") and "01_case_table.ipynb" in line
     assert line.endswith("make SITE=sintetis")
     assert "<figure" not in json.dumps(nb.cells)
     assert sorted(p.name for p in (sandbox / "build/interactive").iterdir()) == ["pujud"]
