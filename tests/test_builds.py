@@ -227,22 +227,29 @@ def test_a_publish_cut_off_half_way_is_rolled_back(built, monkeypatch):
     assert not journal.exists()
 
 
-def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
-    root = built
-    before = {name: snapshot(root / name / "pujud") for name in ("figures", "reports")}
-    env = dict(os.environ, COLLABGOV_ROOT=str(root))
+def build_until(root, prefix: str) -> tuple[subprocess.Popen, list[str]]:
+    """A forced build of Pujud in a session of its own (as from a terminal), its lines read up to the first that
+    starts with ``prefix``."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
-        env=env,
+        env=dict(os.environ, COLLABGOV_ROOT=str(root)),
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
     lines = []
-    for line in proc.stderr:  # kill it once the notebooks are running and some outputs are written
+    for line in proc.stderr:
         lines.append(line)
-        if line.startswith("[pujud] 01_case_table:"):
+        if line.startswith(prefix):
             break
+    return proc, lines
+
+
+def test_a_killed_build_leaves_the_previous_outputs_as_they_were(built):
+    root = built
+    before = {name: snapshot(root / name / "pujud") for name in ("figures", "reports")}
+    # kill it once the notebooks are running and some outputs are written
+    proc, lines = build_until(root, "[pujud] 01_case_table:")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     if not any(x.startswith("[pujud] 01_case_table:") for x in lines):
@@ -283,20 +290,8 @@ def test_ctrl_c_stops_the_running_notebooks_and_every_process_of_the_build_witho
     notebook's kernel down (a kernel is in a session of its own), and the build ends without waiting for them to
     finish, a second Ctrl-C or not."""
     before = {name: snapshot(built / name / "pujud") for name in ("figures", "reports")}
-    env = dict(os.environ, COLLABGOV_ROOT=str(built))
     for presses in (1, 2):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        lines = []
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("[pujud] 02_stage_findings ..."):
-                break
+        proc, lines = build_until(built, "[pujud] 02_stage_findings ...")
         time.sleep(1.5)  # its kernel is up and running cells
         started = descendants(proc.pid)
         assert len(started) >= 4, started  # two workers, each with its kernel
