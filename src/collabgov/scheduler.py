@@ -121,20 +121,13 @@ def _ignore_interrupt(signum, frame) -> None:
     pass
 
 
-def _start_worker(stop) -> None:
-    """A worker waiting for a step takes no notice of Ctrl-C (it would end with a traceback of its own): the
-    build stops the pool. While a notebook runs, nbclient takes Ctrl-C itself and shuts the notebook's kernel
-    down; afterwards the exports stop at once (Python's own KeyboardInterrupt). ``stop`` is set by the build
-    when it was interrupted: a kernel that failed to start then is not started again."""
-    global _stop
-    _stop = stop
+def _start_worker() -> None:
+    """A worker waiting for a step takes no notice of Ctrl-C (it would end with a traceback of its own, and break
+    the pool): the build stops the pool once the running steps have ended."""
     signal.signal(signal.SIGINT, _ignore_interrupt)
     # papermill's failures reach the build as exceptions, told in the site's language; its log would repeat
     # them in English
     logging.getLogger("papermill").setLevel(logging.CRITICAL)
-
-
-_stop = None  # in a worker: the build's event, set when the build was interrupted
 
 
 class KernelDied(RuntimeError):
@@ -185,13 +178,11 @@ def run_step(step: Step, slug: str, input_root: Path, work: Path, env: dict, the
             tidy_executed(executed, slug, step)
             raise  # the notebook itself failed: no retry
         except DeadKernelError:
-            if _stop is not None and _stop.is_set():
-                raise KeyboardInterrupt from None  # nbclient shut the kernel down on Ctrl-C
             raise KernelDied() from None  # a notebook that used up the memory would only do so again
         except (RuntimeError, TimeoutError, ConnectionError):
             # A kernel that fails to start (two kernels started at once can pick the same free port) is
-            # started again; a third failure is reported. One stopped by Ctrl-C is not.
-            if (_stop is not None and _stop.is_set()) or attempt == 2:
+            # started again; a third failure is reported. (Ctrl-C is a KeyboardInterrupt: never retried.)
+            if attempt == 2:
                 raise
             time.sleep(0.5 + attempt)
     tidy_executed(executed, slug, step, nb)
@@ -249,19 +240,23 @@ def _picklable(exc: BaseException) -> BaseException:
 
 
 def _run_job(run, step: Step, args: tuple) -> float:
+    """``run(step, *args)`` in a worker. Ctrl-C (the terminal's, which reaches the workers too) stops it: the
+    notebook's run ends with a KeyboardInterrupt, and nbclient shuts its kernel down on the way out (a kernel is
+    in a session of its own, out of the terminal's reach)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return run(step, *args)
     except BaseException as exc:  # handed to the build, which tells the user
         raise _picklable(exc) from None
-    finally:  # (nbclient leaves Python's own Ctrl-C behind)
+    finally:
         signal.signal(signal.SIGINT, _ignore_interrupt)
 
 
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def pool(workers: int, stop) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=SPAWN, initializer=_start_worker, initargs=(stop,))
+def pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=SPAWN, initializer=_start_worker)
 
 
 def _shut(executor: ProcessPoolExecutor) -> None:
@@ -294,7 +289,6 @@ def run_all(
     names = {(j.site, j.step.name) for j in jobs}
     running: dict = {}  # future -> (job, the pool running it)
     pools: list = []  # the last one is in use (None: it broke and none has replaced it yet)
-    stop = SPAWN.Event()
 
     def ready(job: Job) -> bool:
         return all((job.site, a) in finished or (job.site, a) not in names for a in job.step.after)
@@ -306,7 +300,7 @@ def run_all(
                     pending.remove(job)
                 elif ready(job) and len(running) < workers:
                     if not pools or pools[-1] is None:
-                        pools.append(pool(workers, stop))
+                        pools.append(pool(workers))
                     # (run_step, or a stand-in: handed to the worker by its module and name)
                     running[pools[-1].submit(_run_job, run_step, job.step, job.args)] = (job, pools[-1])
                     pending.remove(job)
@@ -329,9 +323,6 @@ def run_all(
                 else:
                     finished.add((job.site, job.step.name))
                     done(job, seconds)
-    except KeyboardInterrupt:
-        stop.set()
-        raise
     finally:  # a build cut short waits for the steps still running (on Ctrl-C, they were interrupted too)
         for executor in pools:
             if executor is not None:
