@@ -227,15 +227,16 @@ def test_a_publish_cut_off_half_way_is_rolled_back(built, monkeypatch):
     assert not journal.exists()
 
 
-def build_until(root, prefix: str) -> tuple[subprocess.Popen, list[str]]:
+def build_until(root, prefix: str, ignoring: bool = False) -> tuple[subprocess.Popen, list[str]]:
     """A forced build of Pujud in a session of its own (as from a terminal), its lines read up to the first that
-    starts with ``prefix``."""
+    starts with ``prefix``; ``ignoring``: started with Ctrl-C ignored, as some parents leave it (``cmd &``)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "collabgov", "build", "pujud", "--force", "--jobs", "2"],
         env=dict(os.environ, COLLABGOV_ROOT=str(root)),
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignoring else None,
     )
     lines = []
     for line in proc.stderr:
@@ -306,10 +307,11 @@ def alive(pid: int) -> bool:
 def test_ctrl_c_stops_the_running_notebooks_and_every_process_of_the_build_without_a_traceback(built):
     """Ctrl-C in a terminal reaches the build and its workers (one process group): the running notebooks stop,
     nbclient shuts their kernels down (a kernel is in a session of its own), and the build ends without waiting
-    for them to finish, a second Ctrl-C or not; nothing writes into the build folder once it is gone."""
+    for them to finish, a second Ctrl-C or not, and when it was started with Ctrl-C ignored (the workers, which take
+    it, stop it); nothing writes into the build folder once it is gone."""
     before = {name: snapshot(built / name / "pujud") for name in ("figures", "reports")}
-    for presses in (1, 2):
-        proc, lines = build_until(built, "[pujud] 02_stage_findings ...")
+    for presses, ignoring in ((1, False), (2, False), (1, True)):
+        proc, lines = build_until(built, "[pujud] 02_stage_findings ...", ignoring)
         for _ in range(150):  # until a kernel is up and running cells
             started = descendants(proc.pid)
             if any("ipykernel" in command_of(pid) for pid in started):

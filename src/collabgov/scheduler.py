@@ -312,6 +312,8 @@ def run_all(
                 job, used = running.pop(future)
                 try:
                     seconds = future.result()
+                except KeyboardInterrupt:  # Ctrl-C reached the step's worker: the build stops, as when it reaches the
+                    raise  # build itself (which a parent that ignores Ctrl-C, as some do, may have kept from it)
                 except BrokenProcessPool:
                     if pools[-1] is used:
                         pools.append(None)  # its workers are gone: the next job starts a new pool
