@@ -22,13 +22,12 @@ PDF_TEXT = (
 )
 
 
-def copy(kind: str, target: Path) -> None:
+def copy(kind: str, commit: str, target: Path) -> None:
     if kind == "clone":
         subprocess.run(["git", "clone", "-q", str(ROOT), str(target)], check=True)
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-        subprocess.run(["git", "-C", str(target), "checkout", "-q", head.strip()], check=True)
+        subprocess.run(["git", "-C", str(target), "checkout", "-q", commit], check=True)
     else:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], capture_output=True, check=True).stdout
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True).stdout
         target.mkdir(parents=True)
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(target)
@@ -63,6 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="python-matrix-"))
     rows, reference = [], None
+    # one commit for every copy, whatever is committed meanwhile
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     for python in args.pythons:
         version = subprocess.run(
             [python, "-c", "import platform; print(platform.python_version())"],
@@ -72,7 +73,7 @@ def main() -> None:
         ).stdout.strip()
         for kind in ("clone", "archive"):
             folder = work / f"{kind}-{version}"
-            copy(kind, folder)
+            copy(kind, commit, folder)
             built, build_s = make(folder, f"PYTHON={python}")
             verified, verify_s = make(folder, "verify")
             if built != 0:
@@ -85,7 +86,7 @@ def main() -> None:
             differ = [line for line in made[1] if line not in reference[1]]
             text = "identical" if made[1] == reference[1] else f"{len(differ)} line(s) differ: {differ}"
             rows.append((version, kind, built, build_s, verified, verify_s, figs, text))
-    print(f"work folder: {work}\n")
+    print(f"commit {commit}; work folder: {work}\n")
     print(
         "| Python | copy | `make` (exit, s) | `make verify` (exit, s) | figures as the first | PDF text as the first |"
     )
