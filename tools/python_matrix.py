@@ -63,7 +63,8 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="python-matrix-"))
     rows, reference = [], None
     # one commit for every copy, whatever is committed meanwhile
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    commit = head.stdout.strip()
     for python in args.pythons:
         version = subprocess.run(
             [python, "-c", "import platform; print(platform.python_version())"],
