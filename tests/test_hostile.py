@@ -193,8 +193,9 @@ def test_pdf_export_reads_no_file_and_fetches_nothing(tmp_path, server, src):
     url, hits = server
     page = tmp_path / "page.html"
     page.write_text(f"<html><body><p>x</p><img src='{src.format(server=url)}'></body></html>")
+    (tmp_path / "scratch").mkdir()
     with pytest.raises(export.OutsideResource):
-        export.export_pdf(page, tmp_path / "page.pdf")
+        export.export_pdf(page, tmp_path / "page.pdf", tmp_path / "scratch")
     assert hits == []
     assert not (tmp_path / "page.pdf").exists()
 

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
+from collabgov import export
 from conftest import SITES_BUILT
 
 pytestmark = pytest.mark.e2e
@@ -225,7 +226,8 @@ def test_no_word_is_broken_without_a_hyphen_in_the_pdf(built, site, lang):
     assert not broken_words(built / f"reports/{site}/report.{lang}.pdf", vocabulary)
 
 
-COLUMN_INCHES = 170 / 25.4  # the A4 text column of the report
+PAGE = export.page()
+COLUMN_INCHES = (PAGE["paper"]["width_mm"] - PAGE["margin"]["left_mm"] - PAGE["margin"]["right_mm"]) / 25.4
 
 
 @pytest.mark.parametrize("site", SITES_BUILT)

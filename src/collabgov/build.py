@@ -23,7 +23,8 @@ from pathlib import Path
 from . import export, provenance, publish, scheduler
 from .errors import ERROR, DataError, Problem, UsageError, display_path, os_error_key
 from .gallery import gallery
-from .i18n import message
+from .html_parts import DRAFT_MARK
+from .i18n import label, message
 from .inputs import site_files
 from .sites import Site, load_site, peek_site
 
@@ -212,9 +213,13 @@ def export_report(step: scheduler.Step, slug: str, work: Path, input_root: Path)
     html = work / "report" / f"report.{step.lang}.html"
     draft = os.environ.get("COLLABGOV_DRAFT") == "1"
     export.export_html(executed, html, step.lang, title_text(site, step.lang), draft)
-    export.export_pdf(html, html.with_suffix(".pdf"))
+    marks = ([label("compare.synthetic", step.lang)] if site.synthetic else []) + ([DRAFT_MARK] if draft else [])
+    epoch = int(os.environ["SOURCE_DATE_EPOCH"])
     with tempfile.TemporaryDirectory(prefix=".export-", dir=work) as scratch:
-        export.export_docx(html, html.with_suffix(".docx"), Path(scratch))
+        (Path(scratch) / "pdf").mkdir()
+        (Path(scratch) / "docx").mkdir()
+        export.export_pdf(html, html.with_suffix(".pdf"), Path(scratch) / "pdf", marks, epoch)
+        export.export_docx(html, html.with_suffix(".docx"), Path(scratch) / "docx")
     if draft:
         export.mark_docx_draft(html.with_suffix(".docx"))
 

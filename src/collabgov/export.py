@@ -1,17 +1,15 @@
-"""Export the executed report notebook: self-contained HTML, A4 PDF (WeasyPrint) and DOCX (pandoc).
+"""Export the executed report notebook: self-contained HTML, A4 PDF (pandoc -> Typst) and DOCX (pandoc).
 
 The HTML carries everything it shows (images as data URIs) and loads nothing. The converters are a
-second wall behind the site checks: WeasyPrint gets a URL fetcher that serves data URIs only, and
-pandoc gets a copy of the page whose every image is a file the export wrote itself into a scratch
-folder, which is pandoc's only resource path. Anything else that names an outside resource stops
-the export."""
+second wall behind the site checks: pandoc and Typst get a copy of the page whose every image is a file
+the export wrote itself into a scratch folder, which is their only resource path (Typst's root). Anything
+else that names an outside resource stops the export."""
 
 from __future__ import annotations
 
 import base64
-import logging
 import re
-import warnings
+from collections.abc import Sequence
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -53,26 +51,10 @@ def _html(nb, lang: str, title: str, draft: bool) -> str:
         "report_css": css,
         "report_lang": lang,
         "draft": draft,
-        "draft_mark": DRAFT_MARK,
         "draft_text": label("report.draft_banner", lang),
     }
     body, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=resources_)
     return body
-
-
-def _fetcher():
-    """WeasyPrint's URL fetcher for the report: data URIs only. Anything else (a file, the network)
-    stops the export: WeasyPrint would otherwise skip a refused resource with a warning."""
-    weasyprint = _import_weasyprint()
-    from weasyprint.urls import FatalURLFetchingError
-
-    class DataOnly(weasyprint.URLFetcher):
-        def fetch(self, url, headers=None):
-            if not url.startswith("data:"):
-                raise FatalURLFetchingError(f"{OutsideResource.__name__}: {url[:80]}")
-            return super().fetch(url, headers)
-
-    return DataOnly(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=True)
 
 
 def check_resources(text: str, allowed) -> None:
@@ -84,22 +66,64 @@ def check_resources(text: str, allowed) -> None:
         raise OutsideResource(outside[0][:80])
 
 
-def export_pdf(html: Path, target: Path) -> None:
-    """HTML -> A4 PDF with page numbers (WeasyPrint: offline, deterministic for the same input)."""
-    weasyprint = _import_weasyprint()
-    text = html.read_text("utf-8")
-    check_resources(text, lambda value: value.startswith("data:"))
-    page = weasyprint.HTML(string=text, base_url=None, url_fetcher=_fetcher())
-    page.write_pdf(str(target))
+PAGE = "page.toml"  # the printed page: size, margins, fonts, sizes (read by the template, plotting, tests)
 
 
-def _import_weasyprint():
-    warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)  # fontTools subsets
-    import weasyprint
+def page() -> dict:
+    """The printed page of every report (``page.toml``)."""
+    import tomllib
 
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return weasyprint
+    return tomllib.loads(resources.files("collabgov").joinpath(PAGE).read_text("utf-8"))
+
+
+def font_folder() -> Path:
+    """The DejaVu fonts that ship inside matplotlib: the faces of the figures, and the only ones the PDF uses."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def typst_source(html: Path, scratch: Path, marks: Sequence[str] = ()) -> Path:
+    """The report as Typst, written into ``scratch`` beside its images and page.toml: pandoc reads the page
+    with linked images and writes it through pdf/report.lua into the template pdf/report.typ. ``marks``
+    (SYNTHETIC, DRAFT) are printed at the top of every page."""
+    import pypandoc
+
+    linked = link_images(html, scratch)
+    package = resources.files("collabgov")
+    (scratch / PAGE).write_text(package.joinpath(PAGE).read_text("utf-8"), "utf-8")
+    args = [
+        "--template",
+        str(package.joinpath("pdf/report.typ")),
+        "--lua-filter",
+        str(package.joinpath("pdf/report.lua")),
+    ]
+    if marks:
+        args += ["--variable", "page-mark=" + " · ".join(marks)]
+        args += ["--variable", "page-mark-colour=" + ("#b00000" if DRAFT_MARK in marks else "#000000")]
+    target = scratch / "report.typ"
+    text = pypandoc.convert_file(str(linked), "typst", format="html", extra_args=args, cworkdir=str(scratch))
+    target.write_text(text, "utf-8")
+    return target
+
+
+def export_pdf(html: Path, target: Path, scratch: Path, marks: Sequence[str] = (), epoch: int = 0) -> None:
+    """HTML -> A4 PDF: Typst typesets ``typst_source`` with the fonts of ``font_folder`` and no system font
+    or library. The PDF is tagged and checked by Typst against PDF/UA-1 (alt text on every image, the
+    document's language, table headers), and dated ``epoch`` (SOURCE_DATE_EPOCH): the same page gives
+    the same bytes."""
+    import typst
+
+    source = typst_source(html, scratch, marks)
+    typst.compile(
+        str(source),
+        output=str(target),
+        root=str(scratch),
+        font_paths=[str(font_folder())],
+        ignore_system_fonts=True,
+        timestamp=epoch,
+        pdf_standards=["ua-1"],
+    )
 
 
 class _Resources(HTMLParser):
@@ -120,10 +144,8 @@ class _Resources(HTMLParser):
 def link_images(html: Path, folder: Path) -> Path:
     """A copy of the self-contained report whose images are files in ``folder`` rather than data URIs.
 
-    The DOCX is made from this copy: pandoc reads a 1.5 MB attribute of base64 slowly (about 2 s
-    against 0.4 s for the same report with linked images, measured on Pujud). The images are the same
-    bytes. The PDF is not: WeasyPrint names each image in the PDF after its URL, so a linked image in a
-    temporary folder would give a different PDF on every build."""
+    The PDF and the DOCX are made from this copy: pandoc reads a 1.5 MB attribute of base64 slowly, and
+    Typst reads images from files. The images are the same bytes, named by their order in the page."""
     count = 0
 
     def write(match: re.Match) -> str:

@@ -31,9 +31,6 @@ def identifier(name) -> str:
     return "<code>" + esc(name).replace("_", "_\u200b").replace(".", ".\u200b") + "</code>"
 
 
-SHORT_TABLE_ROWS = 8  # a table this short is printed on one page, moved whole to the next when it does not fit
-
-
 def table_html(
     key: str,
     number: str,
@@ -57,12 +54,12 @@ def table_html(
         "<tr>" + "".join(f"<td class='{kind(i)}'>{cell(i, v)}</td>" for i, v in enumerate(row)) + "</tr>"
         for row in rows
     )
-    classes = ("fixed" if widths else "auto") + (" short" if len(rows) <= SHORT_TABLE_ROWS else "")
+    classes = "fixed" if widths else "auto"
     return (
         f"<div class='table-block' id='table-{esc(key)}'><table class='{classes}'>"
         f"<caption>{esc(number)}. {esc(title)}</caption>{cols}"
         f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p class='source'>{esc(label('report.source', lang))}: {esc(source)}</p></div>"
+        f"<div class='source'>{esc(label('report.source', lang))}: {esc(source)}</div></div>"
     )
 
 

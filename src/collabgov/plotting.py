@@ -19,6 +19,7 @@ from functools import cache
 import numpy as np
 
 from . import cases, coding
+from .export import page
 from .i18n import family_label, integer, interval, label, number
 
 # Okabe & Ito (2008) colour-blind-safe palette, ordered so neighbours also differ in lightness.
@@ -26,7 +27,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINESTYLES = ["-", "--", "-.", ":"]
 HATCHES = ["", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++"]
-PRINT_WIDTH = 6.3  # inches: the A4 text column is 170 mm (6.69 in); figures stay within it
+PRINT_WIDTH = page()["figure"]["width_in"]  # inches, within the text column of page.toml
 MIN_FONT = 8  # points, at printed size
 
 STYLE = {

@@ -39,7 +39,7 @@ PACKAGES = [
     "pypandoc_binary",
     "pyyaml",
     "scipy",
-    "weasyprint",
+    "typst",
 ]
 
 

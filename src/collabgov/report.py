@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import posixpath
 
 from . import cases as case_stats
 from . import claims as claim_checks
@@ -215,13 +216,15 @@ class Report:
         c, w = self.ctx, self.ctx.words()
         lines = [
             f"<h1>{esc(title_text(c.site, self.lang))}</h1>",
-            f"<p class='subtitle'>{esc(self.t('subtitle', **w))}</p>",
+            f"<div class='subtitle'>{esc(self.t('subtitle', **w))}</div>",
         ]
         if c.synthetic:
-            lines.append(f"<p class='synthetic'>{esc(self.t('synthetic_banner'))}</p>")
-        lines.append(f"<p class='study'>{esc(c.note('based_on') or self.kind_t('based_on'))} {esc(c.citation())}</p>")
+            lines.append(f"<div class='synthetic'>{esc(self.t('synthetic_banner'))}</div>")
+        lines.append(
+            f"<div class='study'>{esc(c.note('based_on') or self.kind_t('based_on'))} {esc(c.citation())}</div>"
+        )
         if c.note("coded_note"):
-            lines.append(f"<p class='study'>{esc(c.note('coded_note'))}</p>")
+            lines.append(f"<div class='study'>{esc(c.note('coded_note'))}</div>")
         return Fragment("<header class='title-block'>" + "".join(lines) + "</header>")
 
     def abstracts(self) -> Fragment:
@@ -299,7 +302,7 @@ class Report:
             for r in self.case_table.itertuples()
             if r.suspects < r.cases
         ]
-        return "".join(f"<p class='data-note'>{esc(n)}</p>" for n in notes)
+        return "".join(f"<div class='data-note'>{esc(n)}</div>" for n in notes)
 
     def case_intervals_block(self) -> str:
         L = self.lang
@@ -645,17 +648,21 @@ class Report:
                 code_columns=(0,),
             )
         )
-        inputs = [[name, digest] for name, digest in sorted(provenance.get("inputs", {}).items())]
+        # the site's files, named within the site's folder (the caption names it): a checksum and a path
+        # then fit one line each in print
+        digests = provenance.get("inputs", {})
+        folder = posixpath.commonpath(list(digests)) if len(digests) > 1 else posixpath.dirname(next(iter(digests), ""))
+        inputs = [[posixpath.relpath(name, folder or "."), digest] for name, digest in sorted(digests.items())]
         parts.append(
             self.table(
                 "inputs",
                 [self.t("col.file"), "SHA-256"],
                 inputs,
-                self.t("tables.inputs"),
+                self.t("tables.inputs", folder=(folder or ".") + "/"),
                 self.t("provenance_source"),
                 numeric_from=99,
-                widths=[40, 60],
-                code_columns=(0,),
+                widths=[34, 66],
+                code_columns=(0, 1),
             )
         )
         versions = [[name, version] for name, version in sorted(provenance.get("versions", {}).items())]
