@@ -210,3 +210,23 @@ def test_the_page_a_report_step_makes_is_the_page_a_fresh_process_makes(built, s
     subprocess.run([sys.executable, "-c", script, str(built), site, lang, str(int(draft)), str(fresh)], check=True)
     assert "<figure" in fresh.read_text("utf-8")
     assert fresh.read_bytes() == (built / "reports" / site / f"report.{lang}.html").read_bytes()
+
+
+def test_what_a_kernel_logs_during_the_report_is_not_printed_in_it(tmp_path):
+    """A kernel's log line on stderr (seen: a ZMQ error while other kernels started) reached the report."""
+    import nbformat
+
+    from collabgov import export
+
+    cell = nbformat.v4.new_code_cell("show()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="ERROR:tornado.general:Uncaught exception\n"),
+        nbformat.v4.new_output("display_data", data={"text/html": "<p>Tabel 1 ada di sini.</p>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="debug print\n"),
+    ]
+    notebook = tmp_path / "report.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    export.export_html(notebook, tmp_path / "report.html", "id", "Judul")
+    page = (tmp_path / "report.html").read_text("utf-8")
+    assert "Tabel 1 ada di sini." in page
+    assert "tornado" not in page and "debug print" not in page

@@ -36,6 +36,8 @@ def _html(nb, lang: str, title: str, draft: bool) -> str:
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
+    for cell in nb.cells:  # the report is what its cells display; what a kernel logs is not part of it
+        cell["outputs"] = [out for out in cell.get("outputs", []) if out.get("output_type") != "stream"]
     config = Config()
     config.HTMLExporter.extra_template_basedirs = [str(resources.files("collabgov").joinpath("nbtemplates"))]
     config.HTMLExporter.template_name = "report"
