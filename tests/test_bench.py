@@ -34,3 +34,11 @@ def test_with_many_short_pieces_the_floor_is_their_sum_over_the_cores():
     best, pieces, chain = floor(KERNEL, FIGS, exports, steps, langs, cores=2)
     assert chain == 7.5 + 1.0 + 5.0 and pieces == 3.5 + 7.0 + 4 * 1.0 + 4 * 5.0
     assert best == pieces / 2
+
+
+def test_the_export_pieces_are_timed_as_a_build_exports(built, tmp_path):
+    from collabgov.bench import export_pieces
+
+    times = export_pieces(built / "reports" / "pujud" / "executed" / "report.id.ipynb", "id", tmp_path)
+    assert set(times) == {"html", "pdf", "docx"} and all(t > 0 for t in times.values())
+    assert all((tmp_path / f"report.id.{kind}").stat().st_size > 0 for kind in times)

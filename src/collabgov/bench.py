@@ -107,7 +107,8 @@ def export_pieces(executed: Path, lang: str, out: Path) -> dict[str, float]:
     """Seconds to export a report, as its step does (in a process that has imported the exporters)."""
     html = out / f"report.{lang}.html"
     times = {"html": timed(lambda: export.export_html(executed, html, lang, "bench"))}
-    times["pdf"] = timed(lambda: export.export_pdf(html, out / f"report.{lang}.pdf"))
+    with tempfile.TemporaryDirectory() as scratch:
+        times["pdf"] = timed(lambda: export.export_pdf(html, out / f"report.{lang}.pdf", Path(scratch)))
     with tempfile.TemporaryDirectory() as scratch:
         times["docx"] = timed(lambda: export.export_docx(html, out / f"report.{lang}.docx", Path(scratch)))
     return times
@@ -155,7 +156,8 @@ def two_core_scaling() -> float:
 
 
 def _pdf(paths: tuple[Path, Path]) -> float:
-    return timed(lambda: export.export_pdf(*paths))
+    with tempfile.TemporaryDirectory() as scratch:
+        return timed(lambda: export.export_pdf(*paths, Path(scratch)))
 
 
 def pdf_pair_scaling(reports: Path, out: Path) -> float:
