@@ -168,16 +168,20 @@ def export_docx(html: Path, target: Path, scratch: Path) -> None:
     """HTML -> DOCX with pandoc (bundled by pypandoc_binary), for journals that ask for Word files.
 
     pandoc reads the page and the images ``link_images`` wrote into ``scratch``, and nothing else: the
-    scratch folder is its only resource path and the page has been checked to name nothing outside it."""
+    scratch folder is its only resource path and the page has been checked to name nothing outside it.
+    The styles and the page are those of a reference document made from page.toml (``docx_style``)."""
     import pypandoc
 
+    from . import docx_style
+
     linked = link_images(html, scratch)
+    reference = docx_style.write_reference(scratch / "reference.docx")
     pypandoc.convert_file(
         str(linked),
         "docx",
         format="html",
         outputfile=str(target),
-        extra_args=["--resource-path", str(scratch), "--metadata", "title="],
+        extra_args=["--resource-path", str(scratch), "--metadata", "title=", "--reference-doc", str(reference)],
         cworkdir=str(scratch),
     )
 

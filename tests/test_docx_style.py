@@ -1,0 +1,70 @@
+"""The DOCX as an editor sees it: page.toml's page and faces, black headings, the same bytes for the same page."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from collabgov import docx_style, export
+from conftest import ROOT
+
+PAGE = tomllib.loads((ROOT / "src/collabgov/page.toml").read_text("utf-8"))
+TWIPS = 1440 / 25.4
+TEXT_WIDTH = round((PAGE["paper"]["width_mm"] - PAGE["margin"]["left_mm"] - PAGE["margin"]["right_mm"]) * TWIPS)
+
+
+def part(docx: Path, name: str) -> str:
+    with zipfile.ZipFile(docx) as zf:
+        return zf.read(name).decode("utf-8")
+
+
+def style(styles: str, key: str) -> str:
+    found = re.search(rf'<w:style\b[^>]*w:styleId="{key}"[^>]*>.*?</w:style>', styles, re.S)
+    assert found, key
+    return found.group(0)
+
+
+def export_page(tmp_path: Path, body: str, name: str = "page") -> Path:
+    """A small page exported to DOCX as a report is."""
+    page = tmp_path / f"{name}.html"
+    page.write_text(f"<html lang='id'><body><h2>Bagian</h2>{body}</body></html>", "utf-8")
+    scratch = tmp_path / f"scratch-{name}"
+    scratch.mkdir()
+    export.export_docx(page, tmp_path / f"{name}.docx", scratch)
+    return tmp_path / f"{name}.docx"
+
+
+def test_the_reference_document_is_a4_with_the_margins_of_page_toml(tmp_path):
+    document = part(docx_style.write_reference(tmp_path / "reference.docx"), "word/document.xml")
+    size = re.search(r'<w:pgSz w:w="(\d+)" w:h="(\d+)"', document)
+    assert size and (int(size[1]), int(size[2])) == (11906, 16838)  # A4 in twips
+    margin = re.search(r'<w:pgMar w:top="(\d+)" w:right="(\d+)" w:bottom="(\d+)" w:left="(\d+)"', document)
+    expected = [PAGE["margin"][f"{side}_mm"] * TWIPS for side in ("top", "right", "bottom", "left")]
+    assert margin and [int(x) for x in margin.groups()] == pytest.approx(expected, abs=1)
+
+
+def test_headings_are_black_in_the_heading_face_at_the_sizes_of_page_toml(tmp_path):
+    styles = part(docx_style.write_reference(tmp_path / "reference.docx"), "word/styles.xml")
+    for level in (1, 2, 3):
+        heading = style(styles, f"Heading{level}")
+        assert "<w:color" not in heading  # pandoc's default is blue
+        assert f'w:ascii="{PAGE["font"]["heading"]}"' in heading
+        assert f'<w:sz w:val="{round(PAGE["size"][f"h{level}"] * 2)}" />' in heading
+    assert not any("<w:color" in style(styles, f"Heading{level}Char") for level in range(1, 10))
+    assert f'w:ascii="{PAGE["font"]["body"]}"' in style(styles, "Normal")
+    assert f'w:ascii="{PAGE["font"]["mono"]}"' in style(styles, "VerbatimChar")
+
+
+def test_the_same_page_gives_the_same_docx_bytes_twice(tmp_path, monkeypatch):
+    first = docx_style.write_reference(tmp_path / "first.docx").read_bytes()
+    assert docx_style.write_reference(tmp_path / "second.docx").read_bytes() == first
+    with zipfile.ZipFile(tmp_path / "first.docx") as zf:  # not dated by the clock (a zip date lasts 2 s)
+        assert {info.date_time for info in zf.infolist()} == {docx_style.ZIP_DATE}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    body = "<p>x</p><table><thead><tr><th>Tahun</th><th class='num'>Kasus</th></tr></thead><tbody><tr><td>2021</td><td class='num'>14</td></tr></tbody></table>"
+    one, two = export_page(tmp_path, body, "one"), export_page(tmp_path, body, "two")
+    assert one.read_bytes() == two.read_bytes()
