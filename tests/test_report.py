@@ -45,6 +45,21 @@ def test_docx_opens_with_the_same_headings(built, lang):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_docx_is_a4_and_its_tables_span_the_text_column(built, lang):
+    import docx
+    from docx.shared import Mm
+
+    document = docx.Document(str(built / f"reports/pujud/report.{lang}.docx"))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    column = section.page_width - section.left_margin - section.right_margin
+    tables = [table for table in document.tables if len(table.columns) > 1]  # not the frames of figures
+    assert len(tables) >= 10
+    for table in tables:
+        assert abs(sum(c.width for c in table.columns) - column) < Mm(0.1)
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_pdf_is_a4_with_numbered_pages_and_headings_in_order(built, lang):
     from pypdf import PdfReader
 

@@ -1,18 +1,22 @@
-"""The look of the DOCX report: the printed page of page.toml, DejaVu faces, black headings.
+"""The look of the DOCX report: the printed page of page.toml, DejaVu faces, black headings, table columns
+as wide as their longest word.
 
 pandoc styles a DOCX after a reference document (``--reference-doc``): ``write_reference`` makes one from
 pandoc's own (``pandoc --print-default-data-file reference.docx``) with page.toml's paper, margins, fonts
-and sizes. Its zip entries have one fixed date, so that it is the same bytes every time."""
+and sizes. ``fit_tables`` then sets the column widths of the DOCX pandoc wrote. Both write every zip entry
+with one fixed date, so the same input gives the same bytes."""
 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import subprocess
 import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 from functools import cache
+from html import unescape
 from importlib import resources
 from pathlib import Path
 
@@ -50,7 +54,7 @@ def page() -> dict:
 
 def write_reference(target: Path) -> Path:
     """pandoc's reference DOCX on page.toml's page: A4, its margins, DejaVu Serif text, DejaVu Sans headings
-    and captions in black, DejaVu Sans Mono code."""
+    and captions in black, DejaVu Sans Mono code, table text at the small size."""
     import pypandoc
 
     default = subprocess.run(
@@ -62,6 +66,12 @@ def write_reference(target: Path) -> Path:
     entries["word/document.xml"] = _section(entries["word/document.xml"].decode("utf-8")).encode("utf-8")
     _write_zip(target, entries)
     return target
+
+
+def align_numbers(html: str) -> str:
+    """The page with its numbers' cells (th.num, td.num, right-aligned by report.css) right-aligned for pandoc,
+    which aligns a cell by its align attribute."""
+    return re.sub(r"""(<t[hd]\b[^>]*\bclass=["']num["'])""", r"\1 align='right'", html)
 
 
 def _styles(xml: bytes) -> bytes:
@@ -93,7 +103,19 @@ def _styles(xml: bytes) -> bytes:
     rules = _part(table, "tblBorders", TABLE_ORDER)
     for edge in ("top", "bottom"):
         ET.SubElement(rules, w(edge), {w("val"): "single", w("sz"): "8", w("space"): "0", w("color"): "000000"})
+    # The paragraphs of tables (``fit_tables`` gives them these styles): pandoc's Compact, small; the header
+    # row sans and bold, as the HTML's th.
+    _run(_part(_add_style(root, "TableText", "Table Text", "Compact"), "rPr"), points=size["small"])
+    _run(_part(_add_style(root, "TableHeading", "Table Heading", "TableText"), "rPr"), font["heading"], bold=True)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def _add_style(root: ET.Element, key: str, name: str, parent: str) -> ET.Element:
+    style = ET.SubElement(root, w("style"), {w("type"): "paragraph", w("customStyle"): "1", w("styleId"): key})
+    ET.SubElement(style, w("name"), {w("val"): name})
+    ET.SubElement(style, w("basedOn"), {w("val"): parent})
+    ET.SubElement(style, w("qFormat"))
+    return style
 
 
 def _part(parent: ET.Element, tag: str, order: str = STYLE_ORDER) -> ET.Element:
@@ -156,3 +178,144 @@ def _write_zip(target: Path, entries: dict[str, bytes]) -> None:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             zout.writestr(info, data)
+
+
+# Table columns. pandoc's DOCX writer sizes a table with a <colgroup> (report.css's "fixed" tables) at 100% of
+# the text width, fixed layout, grid columns in the colgroup's proportions; a table without one ("auto") gets
+# an automatic width and equal grid columns, and the widths are left to the word processor: Word fits them to
+# the text, LibreOffice keeps the equal columns and breaks words inside ("Tersang|ka"). So every table's
+# columns are set here, in twips and with a fixed layout, from the words pandoc wrote into them, measured in
+# the DejaVu faces matplotlib ships (page.toml's): each column at least as wide as its longest word, the rest
+# of the text width shared in the colgroup's proportions (fixed tables) or in those of each column's longest
+# line (auto tables, much as a browser's automatic layout does). Words are what lies between spaces and the
+# zero-width spaces of identifiers (html_parts.identifier). The tables that hold figures are left alone.
+CELL_MARGINS = 2 * 108  # left and right, from the reference's table style (twips)
+SLACK = 1.03  # the word processor's rounding: a word measured to fit must fit
+_WORD_BREAK = re.compile("[\\s\u200b]")
+
+
+def fit_tables(docx: Path) -> None:
+    """Give every table of the DOCX pandoc wrote columns that fit their longest word (see above). The other
+    entries and every entry's date (pandoc's: SOURCE_DATE_EPOCH) are kept."""
+    with zipfile.ZipFile(docx) as zin:
+        entries = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(docx, "w") as zout:
+        for info, data in entries:
+            if info.filename == "word/document.xml":
+                tables = re.sub(r"<w:tbl>.*?</w:tbl>", lambda t: _fit(t.group(0)), data.decode("utf-8"), flags=re.S)
+                data = tables.encode("utf-8")
+            zout.writestr(info, data)
+
+
+def _fit(table: str) -> str:
+    grid = re.findall(r'<w:gridCol w:w="(\d+)" />', table)
+    rows = re.findall(r"<w:tr>.*?</w:tr>", table, re.S)
+    cells = [re.findall(r"<w:tc>.*?</w:tc>", row, re.S) for row in rows]
+    if '<w:tblStyle w:val="Table" />' not in table or any(len(row) != len(grid) for row in cells):
+        return table  # a figure's frame, or merged cells: as pandoc made them
+    header = "<w:tblHeader" in rows[0]
+    sizes = [[_measure(cell, header and i == 0) for cell in row] for i, row in enumerate(cells)]
+    word = [max(size[0] for size in column) * SLACK + CELL_MARGINS for column in zip(*sizes)]
+    line = [max(size[1] for size in column) + CELL_MARGINS for column in zip(*sizes)]
+    fixed = '<w:tblLayout w:type="fixed" />' in table
+    margin = page()["margin"]
+    total = round((page()["paper"]["width_mm"] - margin["left_mm"] - margin["right_mm"]) * TWIPS)
+    widths = _share(word, [int(x) for x in grid] if fixed else line, total)
+
+    table = table.replace('<w:tblLayout w:type="fixed" />', "")
+    table = re.sub(r"<w:tblW [^>]*/>", f'<w:tblW w:type="dxa" w:w="{total}" /><w:tblLayout w:type="fixed" />', table)
+    cols = "".join(f'<w:gridCol w:w="{x}" />' for x in widths)
+    table = re.sub(r"<w:tblGrid>.*?</w:tblGrid>", f"<w:tblGrid>{cols}</w:tblGrid>", table, flags=re.S)
+    number = itertools.count()
+    return re.sub(
+        r"<w:tr>.*?</w:tr>", lambda row: _row(row.group(0), widths, header and next(number) == 0), table, flags=re.S
+    )
+
+
+def _row(row: str, widths: list[int], header: bool) -> str:
+    """A row whose cells have their widths, and whose paragraphs are Table Text (or Table Heading)."""
+    style = "TableHeading" if header else "TableText"
+    row = row.replace('<w:pStyle w:val="Compact" />', f'<w:pStyle w:val="{style}" />')
+    column = iter(widths)
+    return re.sub(
+        r"<w:tc>(<w:tcPr */>|<w:tcPr>)?",
+        lambda m: (
+            f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{next(column)}" />'
+            + ("" if m.group(1) == "<w:tcPr>" else "</w:tcPr>")
+        ),
+        row,
+    )
+
+
+def _measure(cell: str, header: bool) -> tuple[float, float]:
+    """The widths (twips) of a cell's longest word and of its longest paragraph set on one line."""
+    word = line = 0.0
+    for paragraph in re.findall(r"<w:p\b.*?</w:p>", cell, re.S):
+        words, length = [0.0], 0.0
+        for run in re.findall(r"<w:r\b.*?</w:r>", paragraph, re.S):
+            face = _face(header, mono="VerbatimChar" in run, bold=header or bool(re.search(r"<w:b */>", run)))
+            for char in unescape("".join(re.findall(r"<w:t\b[^>]*>([^<]*)</w:t>", run))):
+                advance = _advance(face, char)
+                length += advance
+                if _WORD_BREAK.match(char):
+                    words.append(0.0)
+                else:
+                    words[-1] += advance
+        word, line = max(word, *words), max(line, length)
+    return word, line
+
+
+def _face(header: bool, mono: bool, bold: bool) -> str:
+    """The file of the face a table's text is set in (page.toml's fonts, as matplotlib ships them)."""
+    font = page()["font"]
+    name = font["mono"] if mono else font["heading"] if header else font["body"]
+    return name.replace(" ", "") + ("-Bold" if bold else "") + ".ttf"
+
+
+@cache
+def _advance(face: str, char: str) -> float:
+    """The advance of ``char`` in ``face`` at the table text's size, in twips."""
+    if char == "\u200b":
+        return 0.0
+    font = _font(face)
+    return font.load_glyph(font.get_char_index(ord(char))).linearHoriAdvance / 65536 * 20  # a missing one: its box
+
+
+@cache
+def _font(face: str):
+    import matplotlib
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / face))
+    font.set_size(page()["size"]["small"], 72)  # at 72 dpi a pixel is a point
+    return font
+
+
+def _share(least: list[float], weights: list[float], total: int) -> list[int]:
+    """Widths that sum to ``total`` in proportion to ``weights``, none below ``least``: a column that would be
+    is held at its least and the others share the rest."""
+    if sum(least) > total:
+        # Not every word fits: the column of the longest word gives way (a checksum breaks, the file names
+        # beside it do not), unless it would be left narrower than an equal share; then every column gives way.
+        widest = least.index(max(least))
+        rest = total - (sum(least) - least[widest])
+        if rest < total / len(least):
+            return _whole([x * total / sum(least) for x in least], total)
+        return _whole(least[:widest] + [rest] + least[widest + 1 :], total)
+    weights = [max(x, 1.0) for x in weights]
+    held: set[int] = set()
+    while True:
+        free = total - sum(least[i] for i in held)
+        share = sum(weights[i] for i in range(len(weights)) if i not in held)
+        widths = [least[i] if i in held else free * weights[i] / share for i in range(len(weights))]
+        short = {i for i, x in enumerate(widths) if x < least[i]}
+        if not short:
+            return _whole(widths, total)
+        held |= short
+
+
+def _whole(widths: list[float], total: int) -> list[int]:
+    """Whole twips, summing to ``total`` (the last column takes the rounding)."""
+    whole = [round(x) for x in widths]
+    whole[-1] += total - sum(whole)
+    return whole

@@ -169,12 +169,14 @@ def export_docx(html: Path, target: Path, scratch: Path) -> None:
 
     pandoc reads the page and the images ``link_images`` wrote into ``scratch``, and nothing else: the
     scratch folder is its only resource path and the page has been checked to name nothing outside it.
-    The styles and the page are those of a reference document made from page.toml (``docx_style``)."""
+    The styles and the page are those of a reference document made from page.toml, and the tables'
+    columns are set to fit their words (``docx_style``)."""
     import pypandoc
 
     from . import docx_style
 
     linked = link_images(html, scratch)
+    linked.write_text(docx_style.align_numbers(linked.read_text("utf-8")), "utf-8")
     reference = docx_style.write_reference(scratch / "reference.docx")
     pypandoc.convert_file(
         str(linked),
@@ -184,6 +186,7 @@ def export_docx(html: Path, target: Path, scratch: Path) -> None:
         extra_args=["--resource-path", str(scratch), "--metadata", "title=", "--reference-doc", str(reference)],
         cworkdir=str(scratch),
     )
+    docx_style.fit_tables(target)
 
 
 def mark_docx_draft(path: Path) -> None:
