@@ -4,16 +4,14 @@ and table columns wide enough for their longest word."""
 from __future__ import annotations
 
 import re
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from collabgov import docx_style, export
-from conftest import ROOT
 
-PAGE = tomllib.loads((ROOT / "src/collabgov/page.toml").read_text("utf-8"))
+PAGE = export.page()
 TWIPS = 1440 / 25.4
 TEXT_WIDTH = round((PAGE["paper"]["width_mm"] - PAGE["margin"]["left_mm"] - PAGE["margin"]["right_mm"]) * TWIPS)
 
@@ -59,6 +57,7 @@ def test_headings_are_black_in_the_heading_face_at_the_sizes_of_page_toml(tmp_pa
     assert f'w:ascii="{PAGE["font"]["body"]}"' in style(styles, "Normal")
     assert f'w:ascii="{PAGE["font"]["mono"]}"' in style(styles, "VerbatimChar")
     assert f'<w:sz w:val="{round(PAGE["size"]["small"] * 2)}" />' in style(styles, "TableText")
+    assert f'<w:sz w:val="{round(PAGE["size"]["code"] * 2)}" />' in style(styles, "TableCode")
 
 
 def test_the_same_page_gives_the_same_docx_bytes_twice(tmp_path, monkeypatch):

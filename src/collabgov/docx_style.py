@@ -3,8 +3,8 @@ as wide as their longest word.
 
 pandoc styles a DOCX after a reference document (``--reference-doc``): ``write_reference`` makes one from
 pandoc's own (``pandoc --print-default-data-file reference.docx``) with page.toml's paper, margins, fonts
-and sizes. ``fit_tables`` then sets the column widths of the DOCX pandoc wrote. Both write every zip entry
-with one fixed date, so the same input gives the same bytes."""
+and sizes. ``fit_tables`` then sets the column widths of the DOCX pandoc wrote. The reference's zip entries
+have one fixed date and the DOCX keeps pandoc's (SOURCE_DATE_EPOCH), so the same input gives the same bytes."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import io
 import itertools
 import re
 import subprocess
-import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 from functools import cache
 from html import unescape
-from importlib import resources
 from pathlib import Path
+
+from .export import font_folder, page
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -44,12 +44,6 @@ TABLE_ORDER = (
 
 def w(tag: str) -> str:
     return f"{{{W}}}{tag}"
-
-
-@cache
-def page() -> dict:
-    """The printed page of every report (page.toml)."""
-    return tomllib.loads(resources.files("collabgov").joinpath("page.toml").read_text("utf-8"))
 
 
 def write_reference(target: Path) -> Path:
@@ -103,15 +97,16 @@ def _styles(xml: bytes) -> bytes:
     rules = _part(table, "tblBorders", TABLE_ORDER)
     for edge in ("top", "bottom"):
         ET.SubElement(rules, w(edge), {w("val"): "single", w("sz"): "8", w("space"): "0", w("color"): "000000"})
-    # The paragraphs of tables (``fit_tables`` gives them these styles): pandoc's Compact, small; the header
-    # row sans and bold, as the HTML's th.
+    # The text of tables (``fit_tables`` gives it these styles): pandoc's Compact, small; the header row sans
+    # and bold, as the HTML's th; identifiers smaller still, as in the PDF.
     _run(_part(_add_style(root, "TableText", "Table Text", "Compact"), "rPr"), points=size["small"])
     _run(_part(_add_style(root, "TableHeading", "Table Heading", "TableText"), "rPr"), font["heading"], bold=True)
+    _run(_part(_add_style(root, "TableCode", "Table Code", "VerbatimChar", "character"), "rPr"), points=size["code"])
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
-def _add_style(root: ET.Element, key: str, name: str, parent: str) -> ET.Element:
-    style = ET.SubElement(root, w("style"), {w("type"): "paragraph", w("customStyle"): "1", w("styleId"): key})
+def _add_style(root: ET.Element, key: str, name: str, parent: str, kind: str = "paragraph") -> ET.Element:
+    style = ET.SubElement(root, w("style"), {w("type"): kind, w("customStyle"): "1", w("styleId"): key})
     ET.SubElement(style, w("name"), {w("val"): name})
     ET.SubElement(style, w("basedOn"), {w("val"): parent})
     ET.SubElement(style, w("qFormat"))
@@ -233,9 +228,11 @@ def _fit(table: str) -> str:
 
 
 def _row(row: str, widths: list[int], header: bool) -> str:
-    """A row whose cells have their widths, and whose paragraphs are Table Text (or Table Heading)."""
+    """A row whose cells have their widths, whose paragraphs are Table Text (or Table Heading) and whose code
+    is Table Code."""
     style = "TableHeading" if header else "TableText"
     row = row.replace('<w:pStyle w:val="Compact" />', f'<w:pStyle w:val="{style}" />')
+    row = row.replace('<w:rStyle w:val="VerbatimChar" />', '<w:rStyle w:val="TableCode" />')
     column = iter(widths)
     return re.sub(
         r"<w:tc>(<w:tcPr */>|<w:tcPr>)?",
@@ -265,30 +262,24 @@ def _measure(cell: str, header: bool) -> tuple[float, float]:
     return word, line
 
 
-def _face(header: bool, mono: bool, bold: bool) -> str:
-    """The file of the face a table's text is set in (page.toml's fonts, as matplotlib ships them)."""
-    font = page()["font"]
-    name = font["mono"] if mono else font["heading"] if header else font["body"]
-    return name.replace(" ", "") + ("-Bold" if bold else "") + ".ttf"
-
-
 @cache
-def _advance(face: str, char: str) -> float:
-    """The advance of ``char`` in ``face`` at the table text's size, in twips."""
-    if char == "\u200b":
-        return 0.0
-    font = _font(face)
-    return font.load_glyph(font.get_char_index(ord(char))).linearHoriAdvance / 65536 * 20  # a missing one: its box
-
-
-@cache
-def _font(face: str):
-    import matplotlib
+def _face(header: bool, mono: bool, bold: bool):
+    """The face a table's text is set in (page.toml's font, as matplotlib ships it) at its size."""
     from matplotlib.ft2font import FT2Font
 
-    font = FT2Font(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / face))
-    font.set_size(page()["size"]["small"], 72)  # at 72 dpi a pixel is a point
-    return font
+    font, size = page()["font"], page()["size"]
+    name = font["mono"] if mono else font["heading"] if header else font["body"]
+    face = FT2Font(str(font_folder() / (name.replace(" ", "") + ("-Bold" if bold else "") + ".ttf")))
+    face.set_size(size["code"] if mono else size["small"], 72)  # at 72 dpi a pixel is a point
+    return face
+
+
+@cache
+def _advance(face, char: str) -> float:
+    """The advance of ``char`` in ``face``, in twips."""
+    if char == "\u200b":
+        return 0.0
+    return face.load_glyph(face.get_char_index(ord(char))).linearHoriAdvance / 65536 * 20  # a missing one: its box
 
 
 def _share(least: list[float], weights: list[float], total: int) -> list[int]:
