@@ -37,13 +37,20 @@ def export_page(tmp_path: Path, body: str, name: str = "page") -> Path:
     return tmp_path / f"{name}.docx"
 
 
+def attributes(xml: str, tag: str) -> dict[str, int]:
+    """The numbers of the first element ``tag``, by name."""
+    found = re.search(rf"<w:{tag}\b[^>]*>", xml)
+    assert found, tag
+    return {name: int(value) for name, value in re.findall(r'w:(\w+)="(\d+)"', found.group(0))}
+
+
 def test_the_reference_document_is_a4_with_the_margins_of_page_toml(tmp_path):
     document = part(docx_style.write_reference(tmp_path / "reference.docx"), "word/document.xml")
-    size = re.search(r'<w:pgSz w:w="(\d+)" w:h="(\d+)"', document)
-    assert size and (int(size[1]), int(size[2])) == (11906, 16838)  # A4 in twips
-    margin = re.search(r'<w:pgMar w:top="(\d+)" w:right="(\d+)" w:bottom="(\d+)" w:left="(\d+)"', document)
-    expected = [PAGE["margin"][f"{side}_mm"] * TWIPS for side in ("top", "right", "bottom", "left")]
-    assert margin and [int(x) for x in margin.groups()] == pytest.approx(expected, abs=1)
+    size = attributes(document, "pgSz")
+    assert (size["w"], size["h"]) == (11906, 16838)  # A4 in twips
+    margin = attributes(document, "pgMar")
+    for side in ("top", "right", "bottom", "left"):
+        assert margin[side] == pytest.approx(PAGE["margin"][f"{side}_mm"] * TWIPS, abs=1)
 
 
 def test_headings_are_black_in_the_heading_face_at_the_sizes_of_page_toml(tmp_path):
@@ -102,6 +109,7 @@ def test_a_long_header_word_gets_a_column_wide_enough(tmp_path):
     )
     [columns] = grid(document)
     assert columns[1] >= least_width(WORD)
+    assert attributes(document, "pgSz")["w"] == 11906  # on the reference's A4
     assert sum(columns) == TEXT_WIDTH
     assert '<w:tblLayout w:type="fixed" />' in document
     assert document.count('<w:jc w:val="right" />') == 16  # the numbers' cells, as in the HTML
