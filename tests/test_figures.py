@@ -114,3 +114,37 @@ def test_draw_all_leaves_no_figure_in_memory_and_the_collector_as_it_was(root, t
     assert shown and all(s.record["id"].endswith(".id") for s in shown)
     assert len(list((tmp_path / "figures").glob("*.en.png"))) == len(shown)  # drawn in every language
     assert alive == [] and frozen == 0
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [None, [(14, 23), (9, 30), (20, 12)], [(5, 5), (5, 5)], [(3, 10), (12, 4), (12, 9), (2, 2)]],
+    ids=["pujud", "up-and-down", "level", "four-years"],
+)
+def test_no_number_on_the_trend_chart_is_crossed_by_a_line(counts, root):
+    """Printed, the line from 14 to 15 ran through the '15' beside the 2022 point. Synthetic counts try lines
+    that rise, fall and stay level on both sides of a label."""
+    from collabgov.cases import load_case_table
+    from collabgov.context import open_site
+
+    ctx = open_site("pujud", "id", "/tmp", root)
+    table = load_case_table(ctx.data_dir, "id", ctx.years)
+    if counts:
+        first = int(table["year"].iloc[0])
+        table = table.iloc[[0] * len(counts)].reset_index(drop=True)
+        table["year"] = [first + i for i in range(len(counts))]
+        table["cases"] = [c for c, _ in counts]
+        table["suspects"] = [s for _, s in counts]
+    fig, _ = plotting.case_trend(table, ctx)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text().strip().isdigit()]
+    assert len(labels) == 2 * len(table)
+    drawn = [line.get_transform().transform_path(line.get_path()) for line in ax.lines if line.get_linestyle() != "None"]
+    drawn += [bars.get_transform().transform_path(path) for bars in ax.collections for path in bars.get_paths()]
+    assert drawn
+    for path in drawn:  # the lines between points and the interval bars
+        for text in labels:
+            assert not path.intersects_bbox(text.get_window_extent(renderer), filled=False), text.get_text()
+    plotting.pyplot().close(fig)

@@ -106,6 +106,48 @@ def _legend_above(ax, ncols: int, title: str | None = None):
 # --- case table ---------------------------------------------------------------------------------
 
 
+# where a number may stand beside its point, in order of preference (offset in points, alignment), for a
+# number set on the right of its point; a number on the left takes the same, mirrored
+_BESIDE = [
+    (8, 0, "left", "center"),
+    (8, 7, "left", "bottom"),
+    (8, -7, "left", "top"),
+    (-8, 0, "right", "center"),
+    (-8, 7, "right", "bottom"),
+    (-8, -7, "right", "top"),
+    (0, 9, "center", "bottom"),
+    (0, -9, "center", "top"),
+]
+
+
+def _clear_of_lines(ax, numbers: list) -> None:
+    """Move each ``(text, side)`` number to the first place beside its point where no line, interval bar or
+    other number crosses it (the figure is drawn once to measure); when no place is clear, the first."""
+    ax.figure.draw_without_rendering()
+    renderer = ax.figure.canvas.get_renderer()
+    paths = [
+        line.get_transform().transform_path(line.get_path()) for line in ax.lines if line.get_linestyle() != "None"
+    ]
+    paths += [bars.get_transform().transform_path(path) for bars in ax.collections for path in bars.get_paths()]
+    taken = []
+    for text, side in numbers:
+        for place in _BESIDE:
+            box = _put(text, side, place, renderer)
+            if not any(p.intersects_bbox(box, filled=False) for p in paths) and not any(box.overlaps(t) for t in taken):
+                break
+        else:
+            box = _put(text, side, _BESIDE[0], renderer)
+        taken.append(box)
+
+
+def _put(text, side: int, place: tuple, renderer):
+    dx, dy, ha, va = place
+    text.set_position((dx * side, dy))
+    text.set_horizontalalignment({"left": "right", "right": "left"}.get(ha, ha) if side < 0 else ha)
+    text.set_verticalalignment(va)
+    return text.get_window_extent(renderer)
+
+
 def case_trend(table, ctx):
     """Cases and suspects by year, each with its exact 95% interval (error bars)."""
     summary = cases.yearly_summary(table)
@@ -114,6 +156,7 @@ def case_trend(table, ctx):
         fig, ax = pyplot().subplots(figsize=(PRINT_WIDTH, 3.4), layout="constrained")
         years = list(summary["year"])
         offsets = (-0.06, 0.06)
+        numbers = []
         for i, measure in enumerate(cases.MEASURES):
             x = [y + offsets[i] for y in years]
             y = summary[measure]
@@ -130,11 +173,12 @@ def case_trend(table, ctx):
                 linewidth=1.4,
                 label=label(f"figure.{measure}", L),
             )
+            side = 1 if i else -1  # cases are labelled left of their points, suspects right, where clear
             for xi, yi in zip(x, y):
-                ax.annotate(
+                text = ax.annotate(
                     f"{int(yi)}",
                     (xi, yi),
-                    xytext=(8 if i else -8, 0),
+                    xytext=(8 * side, 0),
                     textcoords="offset points",
                     ha="left" if i else "right",
                     va="center",
@@ -142,12 +186,14 @@ def case_trend(table, ctx):
                     color=PALETTE[i * 3],
                     bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
                 )
+                numbers.append((text, side))
         ax.set_xticks(years, [str(y) for y in years])
         ax.set_xlim(min(years) - 0.5, max(years) + 0.5)
         ax.set_ylim(0, max(summary["suspects_high"].max(), summary["cases_high"].max()) * 1.08 + 1)
         ax.set_xlabel(label("figure.year", L))
         ax.set_ylabel(label("figure.count", L))
         _legend_above(ax, 2, label("figure.interval_note", L))
+        _clear_of_lines(ax, numbers)
     points = " ".join(
         label(
             "report.figures.trend_point",
