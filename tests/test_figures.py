@@ -141,7 +141,9 @@ def test_no_number_on_the_trend_chart_is_crossed_by_a_line(counts, root):
     ax = fig.axes[0]
     labels = [t for t in ax.texts if t.get_text().strip().isdigit()]
     assert len(labels) == 2 * len(table)
-    drawn = [line.get_transform().transform_path(line.get_path()) for line in ax.lines if line.get_linestyle() != "None"]
+    drawn = [
+        line.get_transform().transform_path(line.get_path()) for line in ax.lines if line.get_linestyle() != "None"
+    ]
     drawn += [bars.get_transform().transform_path(path) for bars in ax.collections for path in bars.get_paths()]
     assert drawn
     for path in drawn:  # the lines between points and the interval bars

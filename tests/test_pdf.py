@@ -322,20 +322,12 @@ def test_no_page_ends_with_a_heading_or_a_tables_caption(built, site, lang):
     assert not bad, f"{site} {lang}: pages that end with a heading or a table caption: {bad}"
 
 
-HALF_EMPTY_NOW = {  # known, not yet mended: remove the entry when the page is full (strict: the test says so)
-    "kota": "page 5: Gambar 4 alone; Gambar 5 (a heatmap 378 pt high and its caption) does not fit below it, and "
-    "the flush of floats before the next level-2 heading leaves the rest of the page empty",
-}
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("site", SITES_BUILT)
 @pytest.mark.parametrize("lang", LANGS)
-def test_no_page_is_more_than_half_empty_unless_a_section_starts_on_the_next(built, site, lang, request):
+def test_no_page_is_more_than_half_empty_unless_a_section_starts_on_the_next(built, site, lang):
     """A page's content reaches at least halfway down its text column (see ``layout``), except on the last
     page and on a page followed by one whose first line is a level-2 heading (a new section)."""
-    if site in HALF_EMPTY_NOW:
-        request.applymarker(pytest.mark.xfail(reason=HALF_EMPTY_NOW[site], raises=AssertionError, strict=True))
     pages, found = pages_of(built, site, lang)
     starts = lambda line: bool(line) and any(h.startswith(line) for h in found["h2"])
     bad = [

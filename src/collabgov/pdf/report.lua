@@ -63,6 +63,49 @@ local function columns(tbl)
   return "(" .. table.concat(out, ", ") .. ",)"
 end
 
+-- The longest word of each column (a code counts as one word, a number cell as a whole): report.typ
+-- widens a column that would be narrower than it, so that nothing in a cell is broken inside.
+local function widest(tbl)
+  local best, length = {}, {}
+  local function consider(i, text, make)
+    local n = utf8.len(text) or #text
+    if n > (length[i] or 0) then
+      length[i], best[i] = n, make(text)
+    end
+  end
+  local function visit(row, header)
+    for i, cell in ipairs(row.cells) do
+      local wrap = header and function(x) return "text(font: sans, weight: \"bold\", " .. x .. ")" end
+        or function(x) return x end
+      if has_class(cell.attr, "num") then
+        consider(i, pandoc.utils.stringify(cell.contents), function(t) return wrap(content({ pandoc.Plain({ pandoc.Str(t) }) })) end)
+      else
+        pandoc.walk_block(pandoc.Div(cell.contents), {
+          Str = function(s)
+            consider(i, s.text, function(t) return wrap(content({ pandoc.Plain({ pandoc.Str(t) }) })) end)
+          end,
+          Code = function(c)
+            consider(i, c.text, function(t) return wrap("raw(" .. string_literal(t) .. ")") end)
+          end,
+        })
+      end
+    end
+  end
+  for _, row in ipairs(tbl.head.rows) do
+    visit(row, true)
+  end
+  for _, body in ipairs(tbl.bodies) do
+    for _, row in ipairs(body.body) do
+      visit(row, false)
+    end
+  end
+  local out = {}
+  for i = 1, #tbl.colspecs do
+    out[i] = best[i] or "[]"
+  end
+  return "(" .. table.concat(out, ", ") .. ",)"
+end
+
 local function cells(row)
   local out = {}
   for _, cell in ipairs(row.cells) do
@@ -89,6 +132,7 @@ local function typst_table(tbl, source)
     "  caption: " .. content({ pandoc.Plain(caption) }) .. ",",
     "  source: " .. (source and content(source) or "none") .. ",",
     "  columns: " .. columns(tbl) .. ",",
+    "  widest: " .. widest(tbl) .. ",",
     "  table.header(" .. table.concat(head, ", ") .. "),",
     table.concat(rows, "\n"),
     ")",
