@@ -163,3 +163,27 @@ def test_a_reader_that_goes_away_is_not_an_internal_error(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait() == 141
     assert "galat internal" not in err and "Traceback" not in err
+
+
+def test_a_second_ctrl_c_while_the_build_is_stopping_gives_no_traceback(monkeypatch, capsys):
+    """A second Ctrl-C that arrived while the first was being reported (the site's language being read)
+    ended the command in a traceback (exit -2, not 130)."""
+    import os
+    import signal
+
+    def interrupted(args, root):
+        raise KeyboardInterrupt
+
+    def language_read_while_pressed(args, root):
+        os.kill(os.getpid(), signal.SIGINT)  # the second press, delivered now
+        return "id"
+
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    monkeypatch.setattr(cli, "_language", language_read_while_pressed)
+    monkeypatch.setattr(cli, "cmd_build", interrupted)
+    try:
+        assert cli.main(["build", "pujud"]) == cli.EXIT["interrupted"]
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert "Traceback" not in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{message('error_word', exc.lang or _language(args, root))}: {exc}")
         return EXIT["data"]
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping already: another Ctrl-C must not cut this short
         say(message("interrupted", _language(args, root)))
         return EXIT["interrupted"]
     except BrokenPipeError:  # the reader of its output went away (`| head`): nothing to report, as a shell would
