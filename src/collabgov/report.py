@@ -616,7 +616,7 @@ class Report:
             title,
             self.t("codebook_source"),
             numeric_from=5,
-            widths=[21, 11, 17, 17, 24, 10],
+            widths=[16, 9, 14, 17, 34, 10],
             code_columns=(0, 2),
         )
 

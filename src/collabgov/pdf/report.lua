@@ -30,8 +30,8 @@ local function raw(text)
   return pandoc.RawBlock("typst", text)
 end
 
--- A column of numbers only (td.num/th.num) is as wide as its widest entry; a column of text has the
--- share the HTML gave it (col width), or is as wide as its content when the HTML gave none.
+-- A column of numbers only (td.num/th.num) is as wide as its widest number or header word; a column of
+-- text has the share the HTML gave it (col width), or is as wide as its content when the HTML gave none.
 local function columns(tbl)
   local numeric = {}
   for i = 1, #tbl.colspecs do
@@ -53,7 +53,7 @@ local function columns(tbl)
   for i, spec in ipairs(tbl.colspecs) do
     local width = spec[2]
     if numeric[i] then
-      out[i] = "auto"
+      out[i] = "none" -- as wide as its widest number or header word (report.typ's fit)
     elseif type(width) == "number" then
       out[i] = string.format("%dfr", math.floor(width * 100 + 0.5))
     else
@@ -77,7 +77,7 @@ local function widest(tbl)
     for i, cell in ipairs(row.cells) do
       local wrap = header and function(x) return "text(font: sans, weight: \"bold\", " .. x .. ")" end
         or function(x) return x end
-      if has_class(cell.attr, "num") then
+      if has_class(cell.attr, "num") and not header then -- a number is not broken; a header wraps between words
         consider(i, pandoc.utils.stringify(cell.contents), function(t) return wrap(content({ pandoc.Plain({ pandoc.Str(t) }) })) end)
       else
         pandoc.walk_block(pandoc.Div(cell.contents), {
@@ -137,6 +137,26 @@ local function typst_table(tbl, source)
     table.concat(rows, "\n"),
     ")",
   }, "\n"))
+end
+
+-- An identifier may break only where the HTML marks it (a zero-width space after "_" or "."): pieces of
+-- code with a break opportunity between them.
+local ZWSP = "\u{200B}"
+
+function Code(code)
+  if not code.text:find(ZWSP, 1, true) then
+    return nil
+  end
+  local out = {}
+  for piece in (code.text .. ZWSP):gmatch("(.-)" .. ZWSP) do
+    if piece ~= "" then
+      if #out > 0 then
+        out[#out + 1] = pandoc.RawInline("typst", "#sym.zws")
+      end
+      out[#out + 1] = pandoc.Code(piece)
+    end
+  end
+  return out
 end
 
 local BOXES = { synthetic = true, draft = true, subtitle = true, study = true, source = true, ["data-note"] = true }
