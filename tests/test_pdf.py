@@ -109,7 +109,7 @@ def test_the_pdf_is_tagged_with_its_language_alt_texts_and_table_headers(built, 
 MARKS = ("SINTETIS", DRAFT_MARK)
 CONSTRUCTS = (  # what report.lua makes of each thing it handles, all of them in tests/data/page.html
     "#report-table(",
-    "columns: (20fr, 45fr, auto, auto,)",
+    "columns: (20fr, 45fr, none, none,)",
     "table.cell(align: right)[14]",
     "table.cell(align: left)[2021]",
     "table.cell(align: left)[`dialogue`]",
