@@ -275,3 +275,19 @@ def test_the_docx_shows_the_title_once_and_the_gallery_follows_the_report(built,
     page = (built / f"reports/{site}/report.{load_site(built, site).lang}.html").read_text("utf-8")
     first = re.search(r"<figure id=\"figure-([a-z_]+)\"", page).group(1)
     assert re.search(rf"<h2>(?:Gambar|Figure) 1 · {first}\.", gallery)
+
+
+@pytest.mark.parametrize("site", SITES_BUILT)
+def test_each_report_gives_its_readers_abstract_first_and_the_docx_names_its_title_and_language(built, site):
+    """The English report put the Indonesian Abstrak before the English Abstract; the DOCX had no title."""
+    for lang in ("id", "en"):
+        page = (built / f"reports/{site}/report.{lang}.html").read_text("utf-8")
+        order = re.findall(r"<h2 id=\"(abstrak|abstract)\"", page)
+        if len(order) == 2:
+            assert order == (["abstrak", "abstract"] if lang == "id" else ["abstract", "abstrak"])
+            assert ("Indonesian Abstrak" in page) == (lang == "en")  # says that it changed the order
+        with zipfile.ZipFile(built / f"reports/{site}/report.{lang}.docx") as zf:
+            core = zf.read("docProps/core.xml").decode("utf-8")
+        title = html.unescape(re.search(r"<title>(.*?)</title>", page, flags=re.S).group(1)).strip()
+        assert title and f"<dc:title>{html.escape(title, quote=False)}</dc:title>" in core
+        assert f"<dc:language>{lang}</dc:language>" in core

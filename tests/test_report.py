@@ -19,9 +19,14 @@ LANGS = ("id", "en")
 
 
 def headings(lang: str) -> list[str]:
+    """The study's sections in the report's order: the abstract in the report's language comes first."""
+    keys = list(SECTIONS)
+    if lang == "en":
+        i, j = keys.index("abstrak"), keys.index("abstract")
+        keys[i], keys[j] = keys[j], keys[i]
     return [
         catalog("id" if key == "abstrak" else "en" if key == "abstract" else lang)["report"]["sections"][key]
-        for key in SECTIONS
+        for key in keys
     ]
 
 

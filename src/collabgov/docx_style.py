@@ -189,9 +189,12 @@ SLACK = 1.03  # the word processor's rounding: a word measured to fit must fit
 _WORD_BREAK = re.compile("[\\s\u200b]")
 
 
-def fit_tables(docx: Path) -> None:
-    """Give every table of the DOCX pandoc wrote columns that fit their longest word (see above). The other
-    entries and every entry's date (pandoc's: SOURCE_DATE_EPOCH) are kept."""
+def fit_tables(docx: Path, title: str = "") -> None:
+    """Give every table of the DOCX pandoc wrote columns that fit their longest word (see above), and the
+    document its title in its properties (pandoc's title would also print a second title on the first page).
+    The other entries and every entry's date (pandoc's: SOURCE_DATE_EPOCH) are kept."""
+    from xml.sax.saxutils import escape
+
     with zipfile.ZipFile(docx) as zin:
         entries = [(info, zin.read(info)) for info in zin.infolist()]
     with zipfile.ZipFile(docx, "w") as zout:
@@ -199,6 +202,10 @@ def fit_tables(docx: Path) -> None:
             if info.filename == "word/document.xml":
                 tables = re.sub(r"<w:tbl>.*?</w:tbl>", lambda t: _fit(t.group(0)), data.decode("utf-8"), flags=re.S)
                 data = tables.encode("utf-8")
+            elif info.filename == "docProps/core.xml" and title:
+                named = f"<dc:title>{escape(title)}</dc:title>"
+                core = re.sub(r"<dc:title>.*?</dc:title>|<dc:title/>", named, data.decode("utf-8"), count=1)
+                data = core.encode("utf-8")
             zout.writestr(info, data)
 
 

@@ -8,6 +8,7 @@ else that names an outside resource stops the export."""
 from __future__ import annotations
 
 import base64
+import html as htmllib
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -186,7 +187,8 @@ def export_docx(html: Path, target: Path, scratch: Path) -> None:
         extra_args=["--resource-path", str(scratch), "--metadata", "title=", "--reference-doc", str(reference)],
         cworkdir=str(scratch),
     )
-    docx_style.fit_tables(target)
+    title = re.search(r"<title>(.*?)</title>", html.read_text("utf-8"), flags=re.S)
+    docx_style.fit_tables(target, htmllib.unescape(title.group(1)).strip() if title else "")
 
 
 def mark_docx_draft(path: Path) -> None:

@@ -228,11 +228,14 @@ class Report:
         return Fragment("<header class='title-block'>" + "".join(lines) + "</header>")
 
     def abstracts(self) -> Fragment:
-        """Abstrak (Indonesian) and Abstract (English) as in the study, each in the languages the site has."""
-        parts = []
-        for lang, key in (("id", "abstrak"), ("en", "abstract")):
-            if lang in self.ctx.languages:
-                parts.append(self.heading(key, lang=lang) + self.text("abstract", lang))
+        """Abstrak (Indonesian) and Abstract (English), in the languages the site has: the report's own first.
+        The study's order is Abstrak, then Abstract; a report that changes it says so."""
+        both = (("id", "abstrak"), ("en", "abstract"))
+        study_order = [(lang, key) for lang, key in both if lang in self.ctx.languages]
+        order = sorted(study_order, key=lambda pair: pair[0] != self.lang)
+        parts = [self.heading(key, lang=lang) + self.text("abstract", lang) for lang, key in order]
+        if order != study_order:
+            parts.insert(1, f"<div class='data-note'>{esc(self.t('abstract_first'))}</div>")
         return Fragment("".join(parts))
 
     def background(self) -> Fragment:
