@@ -242,8 +242,7 @@ def test_no_word_is_broken_without_a_hyphen_in_the_pdf(built, site, lang):
     assert not broken_words(built / f"reports/{site}/report.{lang}.pdf", vocabulary, hyphen_pairs(text))
 
 
-PAGE = export.page()
-COLUMN_INCHES = (PAGE["paper"]["width_mm"] - PAGE["margin"]["left_mm"] - PAGE["margin"]["right_mm"]) / 25.4
+COLUMN_INCHES = export.text_width_mm() / 25.4
 
 
 @pytest.mark.parametrize("site", SITES_BUILT)

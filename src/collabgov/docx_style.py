@@ -3,7 +3,7 @@ as wide as their longest word.
 
 pandoc styles a DOCX after a reference document (``--reference-doc``): ``write_reference`` makes one from
 pandoc's own (``pandoc --print-default-data-file reference.docx``) with page.toml's paper, margins, fonts
-and sizes. ``fit_tables`` then sets the column widths of the DOCX pandoc wrote. The reference's zip entries
+and sizes. ``finish`` then sets the column widths and the title of the DOCX pandoc wrote. The reference's zip entries
 have one fixed date and the DOCX keeps pandoc's (SOURCE_DATE_EPOCH), so the same input gives the same bytes."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from functools import cache
 from html import unescape
 from pathlib import Path
 
-from .export import font_folder, page
+from .export import font_folder, page, text_width_mm
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -97,7 +97,7 @@ def _styles(xml: bytes) -> bytes:
     rules = _part(table, "tblBorders", TABLE_ORDER)
     for edge in ("top", "bottom"):
         ET.SubElement(rules, w(edge), {w("val"): "single", w("sz"): "8", w("space"): "0", w("color"): "000000"})
-    # The text of tables (``fit_tables`` gives it these styles): pandoc's Compact, small; the header row sans
+    # The text of tables (``finish`` gives it these styles): pandoc's Compact, small; the header row sans
     # and bold, as the HTML's th; identifiers smaller still, as in the PDF.
     _run(_part(_add_style(root, "TableText", "Table Text", "Compact"), "rPr"), points=size["small"])
     _run(_part(_add_style(root, "TableHeading", "Table Heading", "TableText"), "rPr"), font["heading"], bold=True)
@@ -189,7 +189,7 @@ SLACK = 1.03  # the word processor's rounding: a word measured to fit must fit
 _WORD_BREAK = re.compile("[\\s\u200b]")
 
 
-def fit_tables(docx: Path, title: str = "") -> None:
+def finish(docx: Path, title: str = "") -> None:
     """Give every table of the DOCX pandoc wrote columns that fit their longest word (see above), and the
     document its title in its properties (pandoc's title would also print a second title on the first page).
     The other entries and every entry's date (pandoc's: SOURCE_DATE_EPOCH) are kept."""
@@ -220,8 +220,7 @@ def _fit(table: str) -> str:
     word = [max(size[0] for size in column) * SLACK + CELL_MARGINS for column in zip(*sizes)]
     line = [max(size[1] for size in column) + CELL_MARGINS for column in zip(*sizes)]
     fixed = '<w:tblLayout w:type="fixed" />' in table
-    margin = page()["margin"]
-    total = round((page()["paper"]["width_mm"] - margin["left_mm"] - margin["right_mm"]) * TWIPS)
+    total = round(text_width_mm() * TWIPS)
     widths = _share(word, [int(x) for x in grid] if fixed else line, total)
 
     table = table.replace('<w:tblLayout w:type="fixed" />', "")

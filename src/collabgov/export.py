@@ -11,6 +11,7 @@ import base64
 import html as htmllib
 import re
 from collections.abc import Sequence
+from functools import cache
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -72,11 +73,17 @@ def check_resources(text: str, allowed) -> None:
 PAGE = "page.toml"  # the printed page: size, margins, fonts, sizes (read by the template, plotting, tests)
 
 
+@cache
 def page() -> dict:
-    """The printed page of every report (``page.toml``)."""
+    """The printed page of every report (``page.toml``), read once; not to be changed by its readers."""
     import tomllib
 
     return tomllib.loads(resources.files("collabgov").joinpath(PAGE).read_text("utf-8"))
+
+
+def text_width_mm() -> float:
+    """The width of the page's text column (the template computes the same from page.toml)."""
+    return page()["paper"]["width_mm"] - page()["margin"]["left_mm"] - page()["margin"]["right_mm"]
 
 
 def font_folder() -> Path:
@@ -188,7 +195,7 @@ def export_docx(html: Path, target: Path, scratch: Path) -> None:
         cworkdir=str(scratch),
     )
     title = re.search(r"<title>(.*?)</title>", html.read_text("utf-8"), flags=re.S)
-    docx_style.fit_tables(target, htmllib.unescape(title.group(1)).strip() if title else "")
+    docx_style.finish(target, htmllib.unescape(title.group(1)).strip() if title else "")
 
 
 def mark_docx_draft(path: Path) -> None:
